@@ -1,0 +1,109 @@
+/*
+ * The bindings' shared internals: the per-lua_State context, protected calls from C into Lua,
+ * and the generic libuv handle box that every handle type (timer, tcp, session transport) uses.
+ *
+ * No global state: everything hangs off a lode_state, one per lua_State, kept in the registry.
+ */
+#ifndef LODE_BINDINGS_H
+#define LODE_BINDINGS_H
+
+#include <lua.h>
+#include <lauxlib.h>
+#include <uv.h>
+
+#define LODE_STATE_KEY "lode.state"
+
+typedef struct lode_state {
+  uv_loop_t *loop;
+  uv_loop_t own_loop;   /* the loop, when lode created it (not an embedding host) */
+  int owns_loop;
+  lua_State *L;         /* the main thread: every callback runs on it */
+  int ref_fatal;        /* Lua function(err, traceback): uncaught errors */
+  int ref_tick;         /* Lua function(): drains process.nextTick's queue */
+  int tick_pending;     /* set from Lua when the nextTick queue becomes non-empty */
+  int in_tick;
+  int ref_immediate;    /* Lua function(): runs the setImmediate queue */
+  uv_check_t check;     /* runs immediates after poll, as Node's check phase */
+  uv_idle_t idle;       /* keeps poll from blocking while immediates wait */
+  int immediate_refs;   /* immediates that keep the loop alive */
+  int running;
+} lode_state;
+
+/* Creates the context of |L| on |loop| (NULL: a loop of its own) and stores it in the registry. */
+lode_state *lode_state_create(lua_State *L, uv_loop_t *loop);
+
+/* Returns the context of |L|'s Lua universe, creating it on a loop of its own if needed. */
+lode_state *lode_get_state(lua_State *L);
+
+/*
+ * Calls the function below |nargs| arguments on |L|'s stack, protected. An error goes to the
+ * fatal handler (process 'uncaughtException', or the end of the program) and the call leaves
+ * |nres| nils. After a call from the loop, the nextTick queue is drained, as Node does after each
+ * callback. Returns the lua_pcall status.
+ */
+int lode_pcall(lode_state *S, lua_State *L, int nargs, int nres);
+
+/*
+ * Pushes owner[|method|] and owner for the object pinned at |ref|; returns 0 (pushing nothing)
+ * when the method is absent, so callers skip events nobody handles.
+ */
+int lode_push_method(lua_State *L, int ref, const char *method);
+
+/* Reports the error at the top of the stack (popped) as an uncaught one. */
+void lode_report_error(lode_state *S, lua_State *L);
+
+/* Runs the nextTick queue now if it is non-empty. */
+void lode_run_ticks(lode_state *S);
+
+/* Pushes a libuv error as the Lua fail triple: nil, "NAME: message", "NAME". Returns 3. */
+int lode_push_uv_error(lua_State *L, int err);
+
+/* ---- libuv handles owned by Lua objects ---- */
+
+typedef union {
+  uv_handle_t handle;
+  uv_stream_t stream;
+  uv_timer_t timer;
+  uv_tcp_t tcp;
+  uv_pipe_t pipe;
+  uv_tty_t tty;
+  uv_signal_t signal;
+} lode_uv_any;
+
+/*
+ * A handle lives in malloc'd memory (libuv needs it until close_cb, whatever Lua's GC does) and
+ * is reached from Lua through a box userdata whose first user value is the owner object.
+ * While active, the handle pins its owner with a registry reference (|ref|), so a server or
+ * socket nobody references keeps running; only close drops the pin.
+ */
+typedef struct lode_handle {
+  lode_uv_any uv;        /* first: a uv_handle_t* is a lode_handle* */
+  lode_state *S;
+  int ref;               /* registry ref to the owner while pinned, else LUA_NOREF */
+  int closing;
+  void (*on_close)(struct lode_handle *h); /* extra cleanup before free, may be NULL */
+  void *data;            /* per-type extension (e.g. read buffers) */
+} lode_handle;
+
+typedef struct { lode_handle *h; } lode_handle_box;
+
+/* Creates a box of metatable |mt| whose owner is the value at |owner_idx|; allocates |h|. */
+lode_handle *lode_handle_new(lua_State *L, const char *mt, int owner_idx);
+/* Checks argument |i| is an open handle box of |mt|. */
+lode_handle *lode_handle_check(lua_State *L, int i, const char *mt);
+/* Pins the owner (idempotent); unpin drops it. */
+void lode_handle_pin(lua_State *L, lode_handle *h, int box_idx);
+void lode_handle_unpin(lua_State *L, lode_handle *h);
+/* Registers the methods every handle has (close, ref, unref, hasRef) plus |extra| on |mt|. */
+void lode_handle_register(lua_State *L, const char *mt, const luaL_Reg *extra);
+
+/* Per-type openers (one file each), each adding its functions to the table on top. */
+void lode_open_timer(lua_State *L);
+void lode_open_tcp(lua_State *L);
+void lode_open_spawn(lua_State *L);
+void lode_open_fs(lua_State *L);
+void lode_open_http2(lua_State *L);
+
+LUALIB_API int luaopen_lode_core(lua_State *L);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * Embedding lode in a host program (a game engine, a tool).
+ *
+ *   lua_State *L = luaL_newstate();
+ *   luaL_openlibs(L);
+ *   lode_embed_open(L, host_loop);      // or NULL: lode makes a loop of its own
+ *   luaL_dostring(L, "local http2 = require 'http2' ...");
+ *   // each frame:
+ *   lode_embed_step(L);                  // runs ready callbacks without blocking
+ *
+ * A host that polls can wait on lode_embed_backend_fd() with lode_embed_backend_timeout().
+ */
+#ifndef LODE_EMBED_H
+#define LODE_EMBED_H
+
+#include <lua.h>
+#include <uv.h>
+
+/* Opens lode into |L| on |loop| (NULL for a loop of lode's own) and preloads every module under
+   its Node name and as lode.NAME. Returns 0, or -1 if |L| already has lode open. */
+int lode_embed_open(lua_State *L, uv_loop_t *loop);
+
+/* Registers the Lua modules compiled into the binary in package.preload (done by open). */
+void lode_embed_preload(lua_State *L);
+
+uv_loop_t *lode_embed_loop(lua_State *L);
+
+/* Runs what is ready without blocking; returns non-zero while the loop has work. */
+int lode_embed_step(lua_State *L);
+
+int lode_embed_backend_fd(lua_State *L);
+int lode_embed_backend_timeout(lua_State *L);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * The lode executable: a Lua 5.4 state with the runtime opened on a loop of its own. Everything
+ * a user sees (scripts, -e, the REPL, exit codes) is decided by lua/lode/runtime.lua.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "lode_embed.h"
+
+static int traceback(lua_State *L) {
+  luaL_traceback(L, L, luaL_tolstring(L, 1, NULL), 1);
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  lua_State *L;
+  int i, status, code = 1;
+
+  argv = uv_setup_args(argc, argv);
+  L = luaL_newstate();
+  if (L == NULL) {
+    fprintf(stderr, "lode: cannot create a Lua state\n");
+    return 1;
+  }
+  luaL_openlibs(L);
+  lode_embed_open(L, NULL);
+
+  lua_pushcfunction(L, traceback);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "lode.runtime");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "main");
+  lua_remove(L, -2);
+  for (i = 0; i < argc; i++) lua_pushstring(L, argv[i]);
+  status = lua_pcall(L, argc, 1, 1);
+  if (status != LUA_OK) {
+    fprintf(stderr, "lode: %s\n", lua_tostring(L, -1));
+  } else {
+    code = (int)lua_tointeger(L, -1);
+  }
+  fflush(stdout);
+  /* Like node, exit without tearing the heap down: handlers may still be registered. */
+  exit(code);
+}

@@ -1,0 +1,216 @@
+/*
+ * lode's HTTP/2 session engine: nghttp2 (classic 1.52 API) over a libuv TCP stream.
+ *
+ * No Lua here. The engine owns every C object (servers, sessions, streams, queued output) and
+ * reports to its user (the Lua binding) through |lode_session_callbacks|. Rules the engine keeps:
+ *
+ * - It never calls nghttp2_session_mem_send/mem_recv or any nghttp2_submit_* from inside an
+ *   nghttp2 callback: nghttp2 callbacks only record events, which are delivered to the user after
+ *   mem_recv/mem_send has returned.
+ * - It never frees a session or a stream from inside a user callback: lode_session_destroy() only
+ *   starts the close; memory goes in libuv's close callback, after every stream's on_stream_close
+ *   and the session's on_close have been delivered.
+ * - Output is gathered per session (frames copied out of nghttp2, DATA payloads by pointer) and
+ *   written with ONE uv_try_write/uv_write per session per loop turn, from a uv_prepare_t.
+ *
+ * Every public function returns 0 (or a non-negative value where stated) or a negative error:
+ * an nghttp2 error code (NGHTTP2_ERR_*, all < -500) or a libuv one (UV_E*, > -500). When a
+ * function that takes a callback returns an error, the callback is never called.
+ */
+#ifndef LODE_CORE_H
+#define LODE_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nghttp2/nghttp2.h>
+#include <uv.h>
+
+typedef struct lode_engine lode_engine;
+typedef struct lode_server lode_server;
+typedef struct lode_session lode_session;
+typedef struct lode_stream lode_stream;
+
+enum { LODE_SESSION_SERVER = 0, LODE_SESSION_CLIENT = 1 };
+
+/* Kinds of header blocks reported by on_headers. */
+enum {
+  LODE_HCAT_REQUEST = 0,   /* the first block of a stream the peer opened */
+  LODE_HCAT_RESPONSE = 1,  /* a final response (client) */
+  LODE_HCAT_INFO = 2,      /* a 1xx response (client) */
+  LODE_HCAT_TRAILERS = 3,  /* trailing headers */
+  LODE_HCAT_PUSH = 4       /* the request of a PUSH_PROMISE (client), on the promised stream */
+};
+
+/* Flags of lode_stream_respond / lode_session_request. */
+enum {
+  LODE_END_STREAM = 0x1,      /* no body: END_STREAM on the HEADERS frame */
+  LODE_WANT_TRAILERS = 0x2    /* the body ends without END_STREAM; on_want_trailers is reported */
+};
+
+/*
+ * What the engine reports. Every pointer argument is only valid during the call. |ud| is the
+ * user data given to the session. A stream's |stream_user| is what lode_stream_set_user() stored
+ * (NULL until then). Callbacks may call any lode_* function, including lode_session_destroy(),
+ * except lode_engine_free().
+ */
+typedef struct lode_session_callbacks {
+  /* A client session's TCP connection is up (status 0) or failed (status < 0, a UV_E* code;
+     on_close follows). */
+  void (*on_connect)(lode_session *s, int status, void *ud);
+  /* A header block arrived on |st| (category LODE_HCAT_*). |nva| holds |n| fields in wire order
+     (names lower-case, validated by nghttp2; flags carry NGHTTP2_NV_FLAG_NO_INDEX for fields the
+     peer sent never-indexed). |end_stream| is set when the block ended the peer's side. For
+     LODE_HCAT_PUSH, |parent| is the stream the promise came on. */
+  void (*on_headers)(lode_session *s, lode_stream *st, int cat, const nghttp2_nv *nva, size_t n,
+                     int end_stream, lode_stream *parent, void *ud);
+  /* Body bytes on |st|. Unless the stream is paused (lode_stream_pause), the engine gives the
+     bytes back to the peer's window after the call. */
+  void (*on_data)(lode_session *s, lode_stream *st, const uint8_t *data, size_t len, void *ud);
+  /* The peer ended its side of |st| with a DATA frame. */
+  void (*on_end)(lode_session *s, lode_stream *st, void *ud);
+  /* The body of |st| has been handed over; call lode_stream_trailers() now or later. */
+  void (*on_want_trailers)(lode_session *s, lode_stream *st, void *ud);
+  /* A chunk written with lode_stream_write() is done with (sent, status 0; or dropped, status
+     < 0): the user may release |cookie|'s bytes now. */
+  void (*on_chunk_done)(lode_session *s, lode_stream *st, void *cookie, int status, void *ud);
+  /* |st| is closed (RST_STREAM or normal end); |code| is the HTTP/2 error code. The stream is
+     freed right after this returns: never use |st| again. */
+  void (*on_stream_close)(lode_session *s, lode_stream *st, uint32_t code, void *ud);
+  /* SETTINGS: |ack| 0 = the peer's settings arrived; 1 = the peer acknowledged ours. */
+  void (*on_settings)(lode_session *s, int ack, void *ud);
+  /* PING: |ack| 0 = the peer pinged us (answered already); 1 = an answer to our ping. */
+  void (*on_ping)(lode_session *s, int ack, const uint8_t payload[8], void *ud);
+  /* GOAWAY received. */
+  void (*on_goaway)(lode_session *s, uint32_t code, int32_t last_stream_id, const uint8_t *opaque,
+                    size_t opaque_len, void *ud);
+  /* A frame could not be sent (type, stream id 0 for the session, nghttp2 error code). */
+  void (*on_frame_error)(lode_session *s, lode_stream *st, uint8_t type, int code, void *ud);
+  /* The session failed: a protocol error (nghttp2 code) or a transport error (UV_E*). The
+     session is closing; on_close follows. */
+  void (*on_error)(lode_session *s, int code, void *ud);
+  /* Every stream has been reported closed and the socket is closed; |s| is freed after this. */
+  void (*on_close)(lode_session *s, void *ud);
+} lode_session_callbacks;
+
+/* Options of a session, filled by lode_session_options_init() with lode's defaults. */
+typedef struct lode_session_options {
+  nghttp2_settings_entry settings[16]; /* the first SETTINGS frame */
+  size_t nsettings;
+  int32_t local_window_size;      /* connection window (default 16 MiB) */
+  uint32_t max_header_list_size;  /* enforced on receive: RST_STREAM ENHANCE_YOUR_CALM */
+  uint32_t max_header_list_pairs; /* enforced on receive, Node's default 128 */
+  uint32_t max_outstanding_pings;
+  uint32_t max_reserved_remote_streams;
+  uint32_t peer_max_concurrent_streams;
+  uint32_t max_send_header_block_length;
+  uint32_t max_settings;
+  uint32_t max_deflate_dynamic_table_size;
+  int padding_strategy;           /* 0 none, 1 max, 2 aligned (padding up to a multiple of 8) */
+} lode_session_options;
+
+void lode_session_options_init(lode_session_options *o);
+
+/* ---- the engine: one per loop ---- */
+
+/* Creates the engine of |loop| (its uv_prepare_t is unreferenced). NULL when out of memory. */
+lode_engine *lode_engine_new(uv_loop_t *loop);
+/* Closes the engine's handle; the memory goes in its close callback. Sessions must be gone. */
+void lode_engine_free(lode_engine *e);
+
+/* ---- servers ---- */
+
+/*
+ * Called for each accepted connection, with the new session already reading. The user sets the
+ * session's callbacks with lode_session_set_callbacks() before returning (until then events are
+ * held).
+ */
+typedef void (*lode_accept_cb)(lode_server *srv, lode_session *s, void *ud);
+/* Called once the listener is closed (after lode_server_close). */
+typedef void (*lode_server_close_cb)(lode_server *srv, void *ud);
+
+/*
+ * Creates a listening server on |host|:|port| (numeric address; port 0 picks one). Sessions it
+ * accepts use |opts| (copied). Returns 0 and stores the server in |out|, or a UV_E* error.
+ */
+int lode_server_listen(lode_engine *e, const char *host, int port, int backlog,
+                       const lode_session_options *opts, lode_accept_cb on_accept,
+                       lode_server_close_cb on_close, void *ud, lode_server **out);
+/* Stores the bound address in |ss| (a struct sockaddr_storage). */
+int lode_server_address(lode_server *srv, void *ss, int *len);
+/* Updates the options used by sessions accepted from now on. */
+void lode_server_set_options(lode_server *srv, const lode_session_options *opts);
+/* Stops accepting; on_close follows. Open sessions are not touched. */
+void lode_server_close(lode_server *srv);
+void lode_server_ref(lode_server *srv, int ref);
+
+/* ---- sessions ---- */
+
+/*
+ * Starts a client session to |host|:|port| (a name is resolved). Events (on_connect first) go
+ * to |cb| with |ud|. Returns 0 and the session in |out| (usable at once: requests made before
+ * the connection is up are sent when it is), or a negative error.
+ */
+int lode_session_connect(lode_engine *e, const char *host, int port, const lode_session_options *opts,
+                         const lode_session_callbacks *cb, void *ud, lode_session **out);
+void lode_session_set_callbacks(lode_session *s, const lode_session_callbacks *cb, void *ud);
+int lode_session_type(lode_session *s);
+/* The nghttp2 session, for read-only queries (settings, windows, state). */
+nghttp2_session *lode_session_nghttp2(lode_session *s);
+int lode_session_settings(lode_session *s, const nghttp2_settings_entry *iv, size_t n);
+/* Sends PING with |payload| (8 bytes). */
+int lode_session_ping(lode_session *s, const uint8_t payload[8]);
+/* Sends GOAWAY; |last_stream_id| < 0 means the last stream the peer opened. */
+int lode_session_goaway(lode_session *s, uint32_t code, int32_t last_stream_id, const uint8_t *opaque,
+                        size_t len);
+/* Closes the socket once everything queued has been written and nothing is in flight
+   (graceful end, after GOAWAY). */
+void lode_session_shutdown(lode_session *s);
+/* Closes now: open streams are reported closed with |code| (an HTTP/2 error code), then on_close. */
+void lode_session_destroy(lode_session *s, uint32_t code);
+int lode_session_set_local_window_size(lode_session *s, int32_t size);
+/* Keeps the loop alive (1, the default) or not (0). */
+void lode_session_ref(lode_session *s, int ref);
+/* Local/remote socket addresses (struct sockaddr_storage). */
+int lode_session_sockname(lode_session *s, void *ss, int *len, int peer);
+/* Bytes waiting to be written to the socket. */
+size_t lode_session_pending_bytes(lode_session *s);
+int lode_session_is_closing(lode_session *s);
+
+/*
+ * Opens a request (client). |flags| LODE_END_STREAM / LODE_WANT_TRAILERS. |pri| may be NULL.
+ * Returns 0 and the stream in |out|; its id is known once sent (lode_stream_id()).
+ */
+int lode_session_request(lode_session *s, const nghttp2_nv *nva, size_t n, int flags,
+                         const nghttp2_priority_spec *pri, lode_stream **out);
+
+/* ---- streams ---- */
+
+void lode_stream_set_user(lode_stream *st, void *user);
+void *lode_stream_user(lode_stream *st);
+/* The stream id (0 while a client request is not yet sent). */
+int32_t lode_stream_id(lode_stream *st);
+lode_session *lode_stream_session(lode_stream *st);
+/* Sends the response headers (server). The body follows with write/end unless LODE_END_STREAM. */
+int lode_stream_respond(lode_stream *st, const nghttp2_nv *nva, size_t n, int flags);
+/* Sends a 1xx or additional HEADERS block without ending the stream. */
+int lode_stream_info(lode_stream *st, const nghttp2_nv *nva, size_t n);
+/*
+ * Queues |len| bytes at |data| for the body. The bytes must stay valid until on_chunk_done
+ * reports |cookie| (they are written to the socket by pointer).
+ */
+int lode_stream_write(lode_stream *st, const uint8_t *data, size_t len, void *cookie);
+/* Ends the body after what is queued (END_STREAM, or on_want_trailers with LODE_WANT_TRAILERS). */
+int lode_stream_end(lode_stream *st);
+int lode_stream_trailers(lode_stream *st, const nghttp2_nv *nva, size_t n);
+/* Sends RST_STREAM with |code|; on_stream_close follows. */
+int lode_stream_rst(lode_stream *st, uint32_t code);
+/* PUSH_PROMISE on |parent|; returns 0 and the promised stream in |out|. */
+int lode_stream_push(lode_stream *parent, const nghttp2_nv *nva, size_t n, lode_stream **out);
+int lode_stream_priority(lode_stream *st, const nghttp2_priority_spec *pri);
+/* Stops (1) or resumes (0) giving received bytes back to the peer's window: backpressure. */
+void lode_stream_pause(lode_stream *st, int paused);
+/* Bytes queued by write and not yet sent. */
+size_t lode_stream_queued(lode_stream *st);
+
+#endif

@@ -1,0 +1,1280 @@
+/*
+ * The HTTP/2 session engine: nghttp2 over a uv_tcp_t, events queued during mem_recv/mem_send
+ * and delivered after, output coalesced into one write per session per loop turn.
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lode_core.h"
+
+#define READ_BUF_SIZE (64 * 1024)
+#define MAX_INFLIGHT_BYTES (4 * 1024 * 1024)
+
+/* ---- internal types ---- */
+
+typedef struct chunk {
+  struct chunk *next;
+  const uint8_t *data;
+  size_t len, off;
+  void *cookie;
+} chunk;
+
+typedef struct hdr {
+  nghttp2_rcbuf *name, *value;
+  uint8_t flags;
+} hdr;
+
+struct lode_stream {
+  lode_session *s;
+  lode_stream *prev, *next; /* the session's list */
+  int32_t id;
+  void *user;
+  /* outgoing body */
+  chunk *head, *tail;
+  size_t queued;          /* bytes not yet handed to nghttp2 */
+  unsigned has_provider : 1, deferred : 1, eof : 1, want_trailers : 1, trailers_asked : 1;
+  unsigned paused : 1, hdr_overflow : 1, closed : 1, rst_calm : 1;
+  size_t unconsumed;      /* received bytes not given back while paused */
+  /* incoming header block */
+  hdr *hdrs;
+  size_t nhdrs, caphdrs, hdr_bytes;
+  int hcat;
+  lode_stream *push_parent;
+};
+
+enum {
+  EV_HEADERS, EV_DATA, EV_END, EV_WANT_TRAILERS, EV_STREAM_CLOSE, EV_SETTINGS, EV_PING,
+  EV_GOAWAY, EV_FRAME_ERROR, EV_ERROR, EV_RST_CALM
+};
+
+typedef struct event {
+  struct event *next;
+  int type;
+  lode_stream *st;
+  lode_stream *parent;
+  hdr *hdrs;
+  size_t nhdrs;
+  int cat, end_stream;
+  const uint8_t *data;
+  size_t len;
+  uint32_t code;
+  int32_t last_id;
+  int ack;
+  uint8_t payload[8];
+  uint8_t *opaque;
+  uint8_t ftype;
+  int err;
+} event;
+
+/* One write: bytes copied out of nghttp2 plus pointers to body chunks. */
+typedef struct iov {
+  const uint8_t *ptr; /* NULL: |off| into the batch's buffer */
+  size_t off, len;
+} iov;
+
+typedef struct done_chunk {
+  lode_stream *st;
+  void *cookie;
+} done_chunk;
+
+typedef struct batch {
+  uv_write_t req;
+  struct batch *next_inflight;
+  lode_session *s;
+  uint8_t *buf;
+  size_t blen, bcap;
+  iov *iovs;
+  size_t niov, capiov;
+  done_chunk *done;
+  size_t ndone, capdone;
+  size_t total;
+} batch;
+
+struct lode_session {
+  uv_tcp_t tcp;
+  lode_engine *e;
+  nghttp2_session *ng;
+  int type;
+  const lode_session_callbacks *cb;
+  void *ud;
+  lode_session_options opts;
+  lode_server *srv;
+  unsigned dirty : 1, connected : 1, closing : 1, shutdown : 1, tcp_open : 1, reading : 1;
+  unsigned in_flush : 1, failed : 1;
+  lode_session *next_dirty;
+  event *ev_head, *ev_tail;
+  batch *cur;
+  int inflight;
+  size_t inflight_bytes;
+  uint8_t *rbuf;
+  lode_stream *streams;
+  uint32_t close_code;
+  uv_connect_t connect_req;
+  uv_getaddrinfo_t gai;
+  int port;
+  unsigned resolving : 1;
+  batch *inflight_head;       /* batches written and not yet completed */
+};
+
+struct lode_engine {
+  uv_prepare_t prepare;
+  uv_loop_t *loop;
+  lode_session *dirty;
+};
+
+struct lode_server {
+  uv_tcp_t tcp;
+  lode_engine *e;
+  lode_session_options opts;
+  lode_accept_cb on_accept;
+  lode_server_close_cb on_close;
+  void *ud;
+};
+
+static void session_mark_dirty(lode_session *s);
+static void session_deliver(lode_session *s);
+static void session_start_close(lode_session *s);
+
+/* ---- options ---- */
+
+void lode_session_options_init(lode_session_options *o) {
+  memset(o, 0, sizeof *o);
+  o->settings[0].settings_id = NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE;
+  o->settings[0].value = 8 * 1024 * 1024;
+  o->nsettings = 1;
+  o->local_window_size = 16 * 1024 * 1024;
+  o->max_header_list_size = 65535;
+  o->max_header_list_pairs = 128;
+  o->max_outstanding_pings = 10;
+  o->max_reserved_remote_streams = 200;
+  o->peer_max_concurrent_streams = 100;
+  o->max_send_header_block_length = 65536;
+  o->max_settings = 32;
+  o->max_deflate_dynamic_table_size = 4096;
+}
+
+/* ---- events ---- */
+
+static event *ev_new(lode_session *s, int type, lode_stream *st) {
+  event *ev = calloc(1, sizeof *ev);
+  if (ev == NULL) return NULL;
+  ev->type = type;
+  ev->st = st;
+  if (s->ev_tail) s->ev_tail->next = ev; else s->ev_head = ev;
+  s->ev_tail = ev;
+  return ev;
+}
+
+static void hdrs_free(hdr *h, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    nghttp2_rcbuf_decref(h[i].name);
+    nghttp2_rcbuf_decref(h[i].value);
+  }
+  free(h);
+}
+
+static void ev_free(event *ev) {
+  if (ev->hdrs) hdrs_free(ev->hdrs, ev->nhdrs);
+  free(ev->opaque);
+  free(ev);
+}
+
+/* ---- streams ---- */
+
+static lode_stream *stream_new(lode_session *s, int32_t id) {
+  lode_stream *st = calloc(1, sizeof *st);
+  if (st == NULL) return NULL;
+  st->s = s;
+  st->id = id;
+  st->next = s->streams;
+  if (s->streams) s->streams->prev = st;
+  s->streams = st;
+  return st;
+}
+
+/* Drops the queued body: each chunk reported done with |status|. */
+static void stream_drop_chunks(lode_stream *st, int status) {
+  lode_session *s = st->s;
+  while (st->head) {
+    chunk *c = st->head;
+    st->head = c->next;
+    if (s->cb && s->cb->on_chunk_done) s->cb->on_chunk_done(s, st, c->cookie, status, s->ud);
+    free(c);
+  }
+  st->tail = NULL;
+  st->queued = 0;
+}
+
+/* Reports the close and frees. Called only outside nghttp2 callbacks. */
+static void stream_close(lode_stream *st, uint32_t code) {
+  lode_session *s = st->s;
+  batch *b;
+  size_t i;
+  stream_drop_chunks(st, code == 0 ? 0 : UV_ECANCELED);
+  /* Batches not yet written keep pointers to the user's bytes, not to the stream: they report
+     their chunks done with no stream. */
+  if ((b = s->cur) != NULL)
+    for (i = 0; i < b->ndone; i++) if (b->done[i].st == st) b->done[i].st = NULL;
+  for (b = s->inflight_head; b; b = b->next_inflight)
+    for (i = 0; i < b->ndone; i++) if (b->done[i].st == st) b->done[i].st = NULL;
+  if (s->cb && s->cb->on_stream_close) s->cb->on_stream_close(s, st, code, s->ud);
+  if (st->prev) st->prev->next = st->next; else s->streams = st->next;
+  if (st->next) st->next->prev = st->prev;
+  if (st->hdrs) hdrs_free(st->hdrs, st->nhdrs);
+  free(st);
+}
+
+/* ---- output ---- */
+
+static batch *batch_get(lode_session *s) {
+  if (s->cur == NULL) {
+    s->cur = calloc(1, sizeof *s->cur);
+    if (s->cur) s->cur->s = s;
+  }
+  return s->cur;
+}
+
+static int batch_copy(batch *b, const uint8_t *data, size_t len) {
+  if (b->blen + len > b->bcap) {
+    size_t cap = b->bcap ? b->bcap * 2 : 16384;
+    uint8_t *nb;
+    while (cap < b->blen + len) cap *= 2;
+    nb = realloc(b->buf, cap);
+    if (nb == NULL) return -1;
+    b->buf = nb;
+    b->bcap = cap;
+  }
+  memcpy(b->buf + b->blen, data, len);
+  if (b->niov > 0 && b->iovs[b->niov - 1].ptr == NULL &&
+      b->iovs[b->niov - 1].off + b->iovs[b->niov - 1].len == b->blen) {
+    b->iovs[b->niov - 1].len += len;
+  } else {
+    if (b->niov == b->capiov) {
+      size_t cap = b->capiov ? b->capiov * 2 : 8;
+      iov *ni = realloc(b->iovs, cap * sizeof *ni);
+      if (ni == NULL) return -1;
+      b->iovs = ni;
+      b->capiov = cap;
+    }
+    b->iovs[b->niov].ptr = NULL;
+    b->iovs[b->niov].off = b->blen;
+    b->iovs[b->niov].len = len;
+    b->niov++;
+  }
+  b->blen += len;
+  b->total += len;
+  return 0;
+}
+
+static int batch_ptr(batch *b, const uint8_t *data, size_t len) {
+  if (b->niov == b->capiov) {
+    size_t cap = b->capiov ? b->capiov * 2 : 8;
+    iov *ni = realloc(b->iovs, cap * sizeof *ni);
+    if (ni == NULL) return -1;
+    b->iovs = ni;
+    b->capiov = cap;
+  }
+  b->iovs[b->niov].ptr = data;
+  b->iovs[b->niov].off = 0;
+  b->iovs[b->niov].len = len;
+  b->niov++;
+  b->total += len;
+  return 0;
+}
+
+static int batch_done(batch *b, lode_stream *st, void *cookie) {
+  if (b->ndone == b->capdone) {
+    size_t cap = b->capdone ? b->capdone * 2 : 8;
+    done_chunk *nd = realloc(b->done, cap * sizeof *nd);
+    if (nd == NULL) return -1;
+    b->done = nd;
+    b->capdone = cap;
+  }
+  b->done[b->ndone].st = st;
+  b->done[b->ndone].cookie = cookie;
+  b->ndone++;
+  return 0;
+}
+
+/* Reports the batch's chunks done and frees it. */
+static void batch_finish(batch *b, int status) {
+  lode_session *s = b->s;
+  size_t i;
+  for (i = 0; i < b->ndone; i++) {
+    if (s->cb && s->cb->on_chunk_done)
+      s->cb->on_chunk_done(s, b->done[i].st, b->done[i].cookie, status, s->ud);
+  }
+  free(b->buf);
+  free(b->iovs);
+  free(b->done);
+  free(b);
+}
+
+
+static void on_write(uv_write_t *req, int status) {
+  batch *b = (batch *)req;
+  lode_session *s = b->s;
+  batch **pp = &s->inflight_head;
+  while (*pp && *pp != b) pp = &(*pp)->next_inflight;
+  if (*pp) *pp = b->next_inflight;
+  s->inflight--;
+  s->inflight_bytes -= b->total;
+  batch_finish(b, status);
+  if (status < 0 && !s->closing) {
+    if (s->cb && s->cb->on_error && status != UV_ECANCELED) s->cb->on_error(s, status, s->ud);
+    session_start_close(s);
+    return;
+  }
+  if (!s->closing) session_mark_dirty(s);
+}
+
+/* Writes the current batch: uv_try_write first when nothing is queued, uv_write for the rest. */
+static void batch_write(lode_session *s) {
+  batch *b = s->cur;
+  uv_buf_t stackbufs[64], *bufs = stackbufs;
+  size_t i, nb;
+  int rc;
+  if (b == NULL) return;
+  s->cur = NULL;
+  if (b->niov == 0) { batch_finish(b, 0); return; }
+  if (b->niov > 64) {
+    bufs = malloc(b->niov * sizeof *bufs);
+    if (bufs == NULL) { batch_finish(b, UV_ENOMEM); session_start_close(s); return; }
+  }
+  for (i = 0; i < b->niov; i++) {
+    const uint8_t *p = b->iovs[i].ptr ? b->iovs[i].ptr : b->buf + b->iovs[i].off;
+    bufs[i] = uv_buf_init((char *)p, (unsigned)b->iovs[i].len);
+  }
+  nb = b->niov;
+  if (s->inflight == 0) {
+    rc = uv_try_write((uv_stream_t *)&s->tcp, bufs, (unsigned)nb);
+    if (rc > 0) {
+      size_t left = (size_t)rc;
+      size_t k = 0;
+      while (k < nb && left >= bufs[k].len) { left -= bufs[k].len; k++; }
+      if (k == nb) {
+        if (bufs != stackbufs) free(bufs);
+        batch_finish(b, 0);
+        return;
+      }
+      bufs[k].base += left;
+      bufs[k].len -= left;
+      memmove(bufs, bufs + k, (nb - k) * sizeof *bufs);
+      nb -= k;
+    } else if (rc < 0 && rc != UV_EAGAIN) {
+      if (bufs != stackbufs) free(bufs);
+      batch_finish(b, rc);
+      if (s->cb && s->cb->on_error) s->cb->on_error(s, rc, s->ud);
+      session_start_close(s);
+      return;
+    }
+  }
+  rc = uv_write(&b->req, (uv_stream_t *)&s->tcp, bufs, (unsigned)nb, on_write);
+  if (bufs != stackbufs) free(bufs);
+  if (rc < 0) {
+    batch_finish(b, rc);
+    session_start_close(s);
+    return;
+  }
+  s->inflight++;
+  s->inflight_bytes += b->total;
+  b->next_inflight = s->inflight_head;
+  s->inflight_head = b;
+}
+
+/* Pulls everything nghttp2 wants to send into the current batch, then writes it. */
+static void session_flush(lode_session *s) {
+  if (s->closing || !s->connected || s->ng == NULL) return;
+  s->in_flush = 1;
+  while (s->inflight_bytes < MAX_INFLIGHT_BYTES) {
+    const uint8_t *data;
+    ssize_t n = nghttp2_session_mem_send(s->ng, &data);
+    batch *b;
+    if (n < 0) {
+      s->in_flush = 0;
+      if (s->cb && s->cb->on_error) s->cb->on_error(s, (int)n, s->ud);
+      session_start_close(s);
+      return;
+    }
+    if (n == 0) break;
+    b = batch_get(s);
+    if (b == NULL || batch_copy(b, data, (size_t)n) < 0) {
+      s->in_flush = 0;
+      session_start_close(s);
+      return;
+    }
+    if (s->cur && s->cur->total >= MAX_INFLIGHT_BYTES) batch_write(s);
+  }
+  s->in_flush = 0;
+  batch_write(s);
+  session_deliver(s);
+  if (!s->closing && s->ng && !nghttp2_session_want_read(s->ng) && !nghttp2_session_want_write(s->ng)
+      && s->inflight == 0 && s->cur == NULL) {
+    session_start_close(s);
+  } else if (s->shutdown && s->inflight == 0 && s->cur == NULL &&
+             (s->ng == NULL || !nghttp2_session_want_write(s->ng))) {
+    session_start_close(s);
+  }
+}
+
+static void on_prepare(uv_prepare_t *p) {
+  lode_engine *e = p->data;
+  while (e->dirty != NULL) {
+    lode_session *s = e->dirty;
+    e->dirty = s->next_dirty;
+    s->next_dirty = NULL;
+    s->dirty = 0;
+    session_flush(s);
+  }
+}
+
+static void session_mark_dirty(lode_session *s) {
+  if (s->dirty || s->closing) return;
+  s->dirty = 1;
+  s->next_dirty = s->e->dirty;
+  s->e->dirty = s;
+}
+
+static void unmark_dirty(lode_session *s) {
+  lode_session **pp = &s->e->dirty;
+  if (!s->dirty) return;
+  while (*pp) {
+    if (*pp == s) { *pp = s->next_dirty; break; }
+    pp = &(*pp)->next_dirty;
+  }
+  s->dirty = 0;
+  s->next_dirty = NULL;
+}
+
+/* ---- nghttp2 callbacks: record only ---- */
+
+static int cb_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *ud) {
+  lode_session *s = ud;
+  lode_stream *st;
+  if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST && s->type == LODE_SESSION_SERVER) {
+    st = stream_new(s, f->hd.stream_id);
+    if (st == NULL) return NGHTTP2_ERR_CALLBACK_FAILURE;
+    nghttp2_session_set_stream_user_data(ng, f->hd.stream_id, st);
+    st->hcat = LODE_HCAT_REQUEST;
+  } else if (f->hd.type == NGHTTP2_PUSH_PROMISE) {
+    int32_t pid = f->push_promise.promised_stream_id;
+    st = stream_new(s, pid);
+    if (st == NULL) return NGHTTP2_ERR_CALLBACK_FAILURE;
+    nghttp2_session_set_stream_user_data(ng, pid, st);
+    st->hcat = LODE_HCAT_PUSH;
+    st->push_parent = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+  } else if (f->hd.type == NGHTTP2_HEADERS) {
+    st = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+    if (st == NULL) return 0;
+    if (f->headers.cat == NGHTTP2_HCAT_HEADERS) st->hcat = LODE_HCAT_TRAILERS;
+    else st->hcat = LODE_HCAT_RESPONSE;
+  }
+  return 0;
+}
+
+static int cb_header(nghttp2_session *ng, const nghttp2_frame *f, nghttp2_rcbuf *name,
+                     nghttp2_rcbuf *value, uint8_t flags, void *ud) {
+  lode_session *s = ud;
+  int32_t id = f->hd.type == NGHTTP2_PUSH_PROMISE ? f->push_promise.promised_stream_id : f->hd.stream_id;
+  lode_stream *st = nghttp2_session_get_stream_user_data(ng, id);
+  size_t sz;
+  if (st == NULL || st->hdr_overflow) return 0;
+  sz = nghttp2_rcbuf_get_buf(name).len + nghttp2_rcbuf_get_buf(value).len + 32;
+  if (st->nhdrs + 1 > s->opts.max_header_list_pairs ||
+      st->hdr_bytes + sz > s->opts.max_header_list_size) {
+    /* nghttp2 1.52 advertises the limit but does not enforce it: answered after mem_recv with
+       RST_STREAM(ENHANCE_YOUR_CALM), as Node does. */
+    st->hdr_overflow = 1;
+    if (!st->rst_calm) {
+      st->rst_calm = 1;
+      ev_new(s, EV_RST_CALM, st);
+    }
+    return 0;
+  }
+  if (st->nhdrs == st->caphdrs) {
+    size_t cap = st->caphdrs ? st->caphdrs * 2 : 16;
+    hdr *nh = realloc(st->hdrs, cap * sizeof *nh);
+    if (nh == NULL) return NGHTTP2_ERR_CALLBACK_FAILURE;
+    st->hdrs = nh;
+    st->caphdrs = cap;
+  }
+  nghttp2_rcbuf_incref(name);
+  nghttp2_rcbuf_incref(value);
+  st->hdrs[st->nhdrs].name = name;
+  st->hdrs[st->nhdrs].value = value;
+  st->hdrs[st->nhdrs].flags = flags;
+  st->nhdrs++;
+  st->hdr_bytes += sz;
+  return 0;
+}
+
+static void headers_complete(lode_session *s, lode_stream *st, int end_stream) {
+  event *ev;
+  if (st->hdr_overflow) {
+    if (st->hdrs) hdrs_free(st->hdrs, st->nhdrs);
+    st->hdrs = NULL;
+    st->nhdrs = st->caphdrs = st->hdr_bytes = 0;
+    return;
+  }
+  ev = ev_new(s, EV_HEADERS, st);
+  if (ev == NULL) return;
+  ev->hdrs = st->hdrs;
+  ev->nhdrs = st->nhdrs;
+  ev->cat = st->hcat;
+  ev->end_stream = end_stream;
+  ev->parent = st->push_parent;
+  st->hdrs = NULL;
+  st->nhdrs = st->caphdrs = st->hdr_bytes = 0;
+}
+
+static int cb_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud) {
+  lode_session *s = ud;
+  lode_stream *st;
+  event *ev;
+  switch (f->hd.type) {
+  case NGHTTP2_HEADERS:
+    st = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+    if (st) headers_complete(s, st, (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0);
+    if (st && (f->hd.flags & NGHTTP2_FLAG_END_STREAM) && st->hdr_overflow) {
+      /* nothing */
+    }
+    break;
+  case NGHTTP2_PUSH_PROMISE:
+    st = nghttp2_session_get_stream_user_data(ng, f->push_promise.promised_stream_id);
+    if (st) headers_complete(s, st, 0);
+    break;
+  case NGHTTP2_DATA:
+    if (f->hd.flags & NGHTTP2_FLAG_END_STREAM) {
+      st = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+      if (st) ev_new(s, EV_END, st);
+    }
+    break;
+  case NGHTTP2_SETTINGS:
+    ev = ev_new(s, EV_SETTINGS, NULL);
+    if (ev) ev->ack = (f->hd.flags & NGHTTP2_FLAG_ACK) != 0;
+    break;
+  case NGHTTP2_PING:
+    ev = ev_new(s, EV_PING, NULL);
+    if (ev) {
+      ev->ack = (f->hd.flags & NGHTTP2_FLAG_ACK) != 0;
+      memcpy(ev->payload, f->ping.opaque_data, 8);
+    }
+    break;
+  case NGHTTP2_GOAWAY:
+    ev = ev_new(s, EV_GOAWAY, NULL);
+    if (ev) {
+      ev->code = f->goaway.error_code;
+      ev->last_id = f->goaway.last_stream_id;
+      if (f->goaway.opaque_data_len > 0) {
+        ev->opaque = malloc(f->goaway.opaque_data_len);
+        if (ev->opaque) {
+          memcpy(ev->opaque, f->goaway.opaque_data, f->goaway.opaque_data_len);
+          ev->len = f->goaway.opaque_data_len;
+        }
+      }
+    }
+    break;
+  default:
+    break;
+  }
+  return 0;
+}
+
+static int cb_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, const uint8_t *data,
+                         size_t len, void *ud) {
+  lode_session *s = ud;
+  lode_stream *st = nghttp2_session_get_stream_user_data(ng, id);
+  event *ev;
+  (void)flags;
+  /* The connection window is given back at once; the stream's when the reader takes it. */
+  nghttp2_session_consume_connection(ng, len);
+  if (st == NULL) return 0;
+  ev = ev_new(s, EV_DATA, st);
+  if (ev == NULL) return NGHTTP2_ERR_CALLBACK_FAILURE;
+  ev->data = data; /* points into the read buffer, valid until delivery (same read_cb) */
+  ev->len = len;
+  return 0;
+}
+
+static int cb_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void *ud) {
+  lode_session *s = ud;
+  lode_stream *st = nghttp2_session_get_stream_user_data(ng, id);
+  event *ev;
+  if (st == NULL || st->closed) return 0;
+  st->closed = 1;
+  ev = ev_new(s, EV_STREAM_CLOSE, st);
+  if (ev) ev->code = code;
+  return 0;
+}
+
+static int cb_frame_not_send(nghttp2_session *ng, const nghttp2_frame *f, int code, void *ud) {
+  lode_session *s = ud;
+  lode_stream *st = f->hd.stream_id ? nghttp2_session_get_stream_user_data(ng, f->hd.stream_id) : NULL;
+  event *ev = ev_new(s, EV_FRAME_ERROR, st);
+  if (ev) {
+    ev->ftype = f->hd.type;
+    ev->err = code;
+  }
+  return 0;
+}
+
+static ssize_t cb_data_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t length,
+                            uint32_t *flags, nghttp2_data_source *src, void *ud) {
+  lode_stream *st = src->ptr;
+  lode_session *s = ud;
+  size_t n;
+  (void)ng; (void)buf; (void)id;
+  if (st->queued == 0) {
+    if (!st->eof) {
+      st->deferred = 1;
+      return NGHTTP2_ERR_DEFERRED;
+    }
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (st->want_trailers) {
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      if (!st->trailers_asked) {
+        st->trailers_asked = 1;
+        ev_new(s, EV_WANT_TRAILERS, st);
+      }
+    }
+    return 0;
+  }
+  n = st->queued < length ? st->queued : length;
+  *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+  if (n == st->queued && st->eof) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (st->want_trailers) {
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      if (!st->trailers_asked) {
+        st->trailers_asked = 1;
+        ev_new(s, EV_WANT_TRAILERS, st);
+      }
+    }
+  }
+  return (ssize_t)n;
+}
+
+static int cb_send_data(nghttp2_session *ng, nghttp2_frame *f, const uint8_t *framehd, size_t length,
+                        nghttp2_data_source *src, void *ud) {
+  lode_session *s = ud;
+  lode_stream *st = src->ptr;
+  batch *b = batch_get(s);
+  static const uint8_t zeros[256];
+  (void)ng;
+  if (b == NULL || batch_copy(b, framehd, 9) < 0) return NGHTTP2_ERR_CALLBACK_FAILURE;
+  if (f->data.padlen > 0) {
+    uint8_t pl = (uint8_t)(f->data.padlen - 1);
+    if (batch_copy(b, &pl, 1) < 0) return NGHTTP2_ERR_CALLBACK_FAILURE;
+  }
+  while (length > 0 && st->head) {
+    chunk *c = st->head;
+    size_t take = c->len - c->off;
+    if (take > length) take = length;
+    if (batch_ptr(b, c->data + c->off, take) < 0) return NGHTTP2_ERR_CALLBACK_FAILURE;
+    c->off += take;
+    st->queued -= take;
+    length -= take;
+    if (c->off == c->len) {
+      st->head = c->next;
+      if (st->head == NULL) st->tail = NULL;
+      batch_done(b, st, c->cookie);
+      free(c);
+    }
+  }
+  if (f->data.padlen > 1) {
+    if (batch_copy(b, zeros, f->data.padlen - 1) < 0) return NGHTTP2_ERR_CALLBACK_FAILURE;
+  }
+  return 0;
+}
+
+static ssize_t cb_select_padding(nghttp2_session *ng, const nghttp2_frame *f, size_t max_payloadlen,
+                                 void *ud) {
+  lode_session *s = ud;
+  (void)ng;
+  if (s->opts.padding_strategy == 1) return (ssize_t)max_payloadlen;
+  if (s->opts.padding_strategy == 2) {
+    size_t len = f->hd.length + 9;
+    size_t padded = (len + 7) & ~(size_t)7;
+    if (padded - 9 > max_payloadlen) return (ssize_t)f->hd.length;
+    return (ssize_t)(padded - 9);
+  }
+  return (ssize_t)f->hd.length;
+}
+
+static nghttp2_session_callbacks *g_callbacks;
+
+static nghttp2_session_callbacks *callbacks(void) {
+  if (g_callbacks == NULL) {
+    nghttp2_session_callbacks *c;
+    if (nghttp2_session_callbacks_new(&c) != 0) return NULL;
+    nghttp2_session_callbacks_set_on_begin_headers_callback(c, cb_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback2(c, cb_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(c, cb_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(c, cb_data_chunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(c, cb_stream_close);
+    nghttp2_session_callbacks_set_on_frame_not_send_callback(c, cb_frame_not_send);
+    nghttp2_session_callbacks_set_send_data_callback(c, cb_send_data);
+    nghttp2_session_callbacks_set_select_padding_callback(c, cb_select_padding);
+    g_callbacks = c;
+  }
+  return g_callbacks;
+}
+
+/* ---- delivery: after mem_recv / mem_send returned ---- */
+
+static void deliver_headers(lode_session *s, event *ev) {
+  nghttp2_nv stackv[32], *nva = stackv;
+  size_t i;
+  if (ev->nhdrs > 32) {
+    nva = malloc(ev->nhdrs * sizeof *nva);
+    if (nva == NULL) return;
+  }
+  for (i = 0; i < ev->nhdrs; i++) {
+    nghttp2_vec n = nghttp2_rcbuf_get_buf(ev->hdrs[i].name);
+    nghttp2_vec v = nghttp2_rcbuf_get_buf(ev->hdrs[i].value);
+    nva[i].name = n.base;
+    nva[i].namelen = n.len;
+    nva[i].value = v.base;
+    nva[i].valuelen = v.len;
+    nva[i].flags = ev->hdrs[i].flags;
+  }
+  if (s->cb->on_headers)
+    s->cb->on_headers(s, ev->st, ev->cat, nva, ev->nhdrs, ev->end_stream, ev->parent, s->ud);
+  if (nva != stackv) free(nva);
+}
+
+static void session_deliver(lode_session *s) {
+  event *ev;
+  if (s->cb == NULL) return;
+  while ((ev = s->ev_head) != NULL) {
+    s->ev_head = ev->next;
+    if (s->ev_head == NULL) s->ev_tail = NULL;
+    if (s->closing && ev->type != EV_ERROR) { ev_free(ev); continue; }
+    switch (ev->type) {
+    case EV_HEADERS: deliver_headers(s, ev); break;
+    case EV_DATA:
+      if (s->cb->on_data) s->cb->on_data(s, ev->st, ev->data, ev->len, s->ud);
+      if (!s->closing && s->ng) {
+        if (ev->st->paused) ev->st->unconsumed += ev->len;
+        else nghttp2_session_consume_stream(s->ng, ev->st->id, ev->len);
+        session_mark_dirty(s);
+      }
+      break;
+    case EV_END: if (s->cb->on_end) s->cb->on_end(s, ev->st, s->ud); break;
+    case EV_WANT_TRAILERS:
+      if (s->cb->on_want_trailers) s->cb->on_want_trailers(s, ev->st, s->ud);
+      break;
+    case EV_STREAM_CLOSE: stream_close(ev->st, ev->code); break;
+    case EV_SETTINGS: if (s->cb->on_settings) s->cb->on_settings(s, ev->ack, s->ud); break;
+    case EV_PING: if (s->cb->on_ping) s->cb->on_ping(s, ev->ack, ev->payload, s->ud); break;
+    case EV_GOAWAY:
+      if (s->cb->on_goaway) s->cb->on_goaway(s, ev->code, ev->last_id, ev->opaque, ev->len, s->ud);
+      break;
+    case EV_FRAME_ERROR:
+      if (s->cb->on_frame_error) s->cb->on_frame_error(s, ev->st, ev->ftype, ev->err, s->ud);
+      break;
+    case EV_RST_CALM:
+      if (!ev->st->closed) nghttp2_submit_rst_stream(s->ng, NGHTTP2_FLAG_NONE, ev->st->id,
+                                                     NGHTTP2_ENHANCE_YOUR_CALM);
+      session_mark_dirty(s);
+      break;
+    case EV_ERROR: if (s->cb->on_error) s->cb->on_error(s, ev->err, s->ud); break;
+    }
+    ev_free(ev);
+  }
+}
+
+/* ---- transport ---- */
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  lode_session *s = h->data;
+  (void)hint;
+  if (s->rbuf == NULL) s->rbuf = malloc(READ_BUF_SIZE);
+  buf->base = (char *)s->rbuf;
+  buf->len = s->rbuf ? READ_BUF_SIZE : 0;
+}
+
+static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf) {
+  lode_session *s = h->data;
+  (void)buf;
+  if (nread == 0 || s->closing) return;
+  if (nread < 0) {
+    if (nread != UV_EOF && s->cb && s->cb->on_error) s->cb->on_error(s, (int)nread, s->ud);
+    session_start_close(s);
+    return;
+  }
+  {
+    ssize_t rv = nghttp2_session_mem_recv(s->ng, s->rbuf, (size_t)nread);
+    session_deliver(s);
+    if (rv < 0 && !s->closing) {
+      /* nghttp2 has queued GOAWAY where the protocol asks for it: send it, then close. */
+      if (s->cb && s->cb->on_error) s->cb->on_error(s, (int)rv, s->ud);
+      s->failed = 1;
+      s->shutdown = 1;
+      if (!s->closing) uv_read_stop((uv_stream_t *)&s->tcp);
+    }
+  }
+  session_mark_dirty(s);
+}
+
+static void on_tcp_closed(uv_handle_t *h) {
+  lode_session *s = h->data;
+  event *ev;
+  /* Streams still open are closed now, then the session. */
+  while (s->streams) {
+    lode_stream *st = s->streams;
+    st->closed = 1;
+    stream_close(st, s->close_code);
+  }
+  while ((ev = s->ev_head) != NULL) {
+    s->ev_head = ev->next;
+    ev_free(ev);
+  }
+  s->ev_tail = NULL;
+  if (s->cur) { batch_finish(s->cur, UV_ECANCELED); s->cur = NULL; }
+  if (s->cb && s->cb->on_close) s->cb->on_close(s, s->ud);
+  nghttp2_session_del(s->ng);
+  free(s->rbuf);
+  free(s);
+}
+
+
+/* Starts closing the transport; on_close comes from the close callback. */
+static void session_start_close(lode_session *s) {
+  if (s->closing) return;
+  s->closing = 1;
+  unmark_dirty(s);
+  if (s->tcp_open && !s->resolving) uv_close((uv_handle_t *)&s->tcp, on_tcp_closed);
+}
+
+static lode_session *session_alloc(lode_engine *e, int type, const lode_session_options *opts) {
+  lode_session *s = calloc(1, sizeof *s);
+  nghttp2_option *o;
+  int rc;
+  if (s == NULL) return NULL;
+  s->e = e;
+  s->type = type;
+  if (opts) s->opts = *opts; else lode_session_options_init(&s->opts);
+  if (nghttp2_option_new(&o) != 0) { free(s); return NULL; }
+  nghttp2_option_set_no_auto_window_update(o, 1);
+  nghttp2_option_set_max_reserved_remote_streams(o, s->opts.max_reserved_remote_streams);
+  nghttp2_option_set_peer_max_concurrent_streams(o, s->opts.peer_max_concurrent_streams);
+  nghttp2_option_set_max_send_header_block_length(o, s->opts.max_send_header_block_length);
+  nghttp2_option_set_max_settings(o, s->opts.max_settings ? s->opts.max_settings : 32);
+  nghttp2_option_set_max_deflate_dynamic_table_size(o, s->opts.max_deflate_dynamic_table_size);
+  nghttp2_option_set_max_outbound_ack(o, 1000);
+  if (type == LODE_SESSION_SERVER) rc = nghttp2_session_server_new2(&s->ng, callbacks(), s, o);
+  else rc = nghttp2_session_client_new2(&s->ng, callbacks(), s, o);
+  nghttp2_option_del(o);
+  if (rc != 0) { free(s); return NULL; }
+  uv_tcp_init(e->loop, &s->tcp);
+  s->tcp.data = s;
+  s->tcp_open = 1;
+  s->close_code = NGHTTP2_CANCEL;
+  return s;
+}
+
+/* Submits the first SETTINGS and the connection window once the transport is up. */
+static void session_start(lode_session *s) {
+  s->connected = 1;
+  uv_tcp_nodelay(&s->tcp, 1);
+  nghttp2_submit_settings(s->ng, NGHTTP2_FLAG_NONE, s->opts.settings, s->opts.nsettings);
+  if (s->opts.local_window_size > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE)
+    nghttp2_session_set_local_window_size(s->ng, NGHTTP2_FLAG_NONE, 0, s->opts.local_window_size);
+  uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
+  s->reading = 1;
+  session_mark_dirty(s);
+}
+
+/* ---- engine ---- */
+
+lode_engine *lode_engine_new(uv_loop_t *loop) {
+  lode_engine *e = calloc(1, sizeof *e);
+  if (e == NULL) return NULL;
+  e->loop = loop;
+  uv_prepare_init(loop, &e->prepare);
+  e->prepare.data = e;
+  uv_prepare_start(&e->prepare, on_prepare);
+  uv_unref((uv_handle_t *)&e->prepare);
+  return e;
+}
+
+static void on_engine_closed(uv_handle_t *h) { free(h->data); }
+
+void lode_engine_free(lode_engine *e) {
+  if (e == NULL) return;
+  uv_close((uv_handle_t *)&e->prepare, on_engine_closed);
+}
+
+/* ---- server ---- */
+
+static void on_connection(uv_stream_t *ls, int status) {
+  lode_server *srv = ls->data;
+  lode_session *s;
+  if (status < 0) return;
+  s = session_alloc(srv->e, LODE_SESSION_SERVER, &srv->opts);
+  if (s == NULL) return;
+  if (uv_accept(ls, (uv_stream_t *)&s->tcp) != 0) {
+    session_start_close(s);
+    return;
+  }
+  s->srv = srv;
+  session_start(s);
+  srv->on_accept(srv, s, srv->ud);
+}
+
+int lode_server_listen(lode_engine *e, const char *host, int port, int backlog,
+                       const lode_session_options *opts, lode_accept_cb on_accept,
+                       lode_server_close_cb on_close, void *ud, lode_server **out) {
+  struct sockaddr_storage ss;
+  lode_server *srv;
+  int rc;
+  if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
+      uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0)
+    return UV_EINVAL;
+  srv = calloc(1, sizeof *srv);
+  if (srv == NULL) return UV_ENOMEM;
+  srv->e = e;
+  if (opts) srv->opts = *opts; else lode_session_options_init(&srv->opts);
+  srv->on_accept = on_accept;
+  srv->on_close = on_close;
+  srv->ud = ud;
+  uv_tcp_init(e->loop, &srv->tcp);
+  srv->tcp.data = srv;
+  rc = uv_tcp_bind(&srv->tcp, (struct sockaddr *)&ss, 0);
+  if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->tcp, backlog > 0 ? backlog : 511, on_connection);
+  if (rc != 0) {
+    srv->on_close = NULL;
+    lode_server_close(srv);
+    return rc;
+  }
+  *out = srv;
+  return 0;
+}
+
+int lode_server_address(lode_server *srv, void *ss, int *len) {
+  return uv_tcp_getsockname(&srv->tcp, ss, len);
+}
+
+void lode_server_set_options(lode_server *srv, const lode_session_options *opts) { srv->opts = *opts; }
+
+static void on_server_closed(uv_handle_t *h) {
+  lode_server *srv = h->data;
+  if (srv->on_close) srv->on_close(srv, srv->ud);
+  free(srv);
+}
+
+void lode_server_close(lode_server *srv) {
+  if (!uv_is_closing((uv_handle_t *)&srv->tcp)) uv_close((uv_handle_t *)&srv->tcp, on_server_closed);
+}
+
+void lode_server_ref(lode_server *srv, int ref) {
+  if (ref) uv_ref((uv_handle_t *)&srv->tcp); else uv_unref((uv_handle_t *)&srv->tcp);
+}
+
+/* ---- client ---- */
+
+static void on_connected(uv_connect_t *req, int status) {
+  lode_session *s = req->data;
+  if (s->closing) return;
+  if (status < 0) {
+    if (s->cb && s->cb->on_connect) s->cb->on_connect(s, status, s->ud);
+    session_start_close(s);
+    return;
+  }
+  session_start(s);
+  if (s->cb && s->cb->on_connect) s->cb->on_connect(s, 0, s->ud);
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
+  lode_session *s = req->data;
+  s->resolving = 0;
+  if (s->closing) {
+    uv_freeaddrinfo(res);
+    uv_close((uv_handle_t *)&s->tcp, on_tcp_closed);
+    return;
+  }
+  if (status == 0) {
+    s->connect_req.data = s;
+    status = uv_tcp_connect(&s->connect_req, &s->tcp, res->ai_addr, on_connected);
+  }
+  uv_freeaddrinfo(res);
+  if (status < 0) {
+    if (s->cb && s->cb->on_connect) s->cb->on_connect(s, status, s->ud);
+    session_start_close(s);
+  }
+}
+
+int lode_session_connect(lode_engine *e, const char *host, int port, const lode_session_options *opts,
+                         const lode_session_callbacks *cb, void *ud, lode_session **out) {
+  lode_session *s = session_alloc(e, LODE_SESSION_CLIENT, opts);
+  struct addrinfo hints;
+  char portstr[16];
+  int rc;
+  if (s == NULL) return UV_ENOMEM;
+  s->cb = cb;
+  s->ud = ud;
+  s->port = port;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  snprintf(portstr, sizeof portstr, "%d", port);
+  s->gai.data = s;
+  s->resolving = 1;
+  rc = uv_getaddrinfo(e->loop, &s->gai, on_resolved, host, portstr, &hints);
+  if (rc < 0) {
+    s->cb = NULL;
+    s->resolving = 0;
+    session_start_close(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+/* ---- sessions ---- */
+
+void lode_session_set_callbacks(lode_session *s, const lode_session_callbacks *cb, void *ud) {
+  s->cb = cb;
+  s->ud = ud;
+}
+
+int lode_session_type(lode_session *s) { return s->type; }
+nghttp2_session *lode_session_nghttp2(lode_session *s) { return s->closing ? NULL : s->ng; }
+int lode_session_is_closing(lode_session *s) { return s->closing || s->shutdown; }
+
+int lode_session_settings(lode_session *s, const nghttp2_settings_entry *iv, size_t n) {
+  int rc;
+  if (s->closing) return NGHTTP2_ERR_INVALID_STATE;
+  rc = nghttp2_submit_settings(s->ng, NGHTTP2_FLAG_NONE, iv, n);
+  if (rc == 0) session_mark_dirty(s);
+  return rc;
+}
+
+int lode_session_ping(lode_session *s, const uint8_t payload[8]) {
+  int rc;
+  if (s->closing) return NGHTTP2_ERR_INVALID_STATE;
+  rc = nghttp2_submit_ping(s->ng, NGHTTP2_FLAG_NONE, payload);
+  if (rc == 0) session_mark_dirty(s);
+  return rc;
+}
+
+int lode_session_goaway(lode_session *s, uint32_t code, int32_t last_stream_id, const uint8_t *opaque,
+                        size_t len) {
+  int rc;
+  if (s->closing) return NGHTTP2_ERR_INVALID_STATE;
+  if (last_stream_id < 0) last_stream_id = nghttp2_session_get_last_proc_stream_id(s->ng);
+  rc = nghttp2_submit_goaway(s->ng, NGHTTP2_FLAG_NONE, last_stream_id, code, opaque, len);
+  if (rc == 0) session_mark_dirty(s);
+  return rc;
+}
+
+void lode_session_shutdown(lode_session *s) {
+  if (s->closing) return;
+  s->shutdown = 1;
+  if (!s->connected) { session_start_close(s); return; }
+  session_mark_dirty(s);
+}
+
+void lode_session_destroy(lode_session *s, uint32_t code) {
+  if (s->closing) return;
+  s->close_code = code;
+  /* Whatever is already gathered goes out first, best effort. */
+  if (s->connected && !s->in_flush && s->cur) batch_write(s);
+  session_start_close(s);
+}
+
+int lode_session_set_local_window_size(lode_session *s, int32_t size) {
+  int rc;
+  if (s->closing) return NGHTTP2_ERR_INVALID_STATE;
+  rc = nghttp2_session_set_local_window_size(s->ng, NGHTTP2_FLAG_NONE, 0, size);
+  if (rc == 0) session_mark_dirty(s);
+  return rc;
+}
+
+void lode_session_ref(lode_session *s, int ref) {
+  if (s->closing) return;
+  if (ref) uv_ref((uv_handle_t *)&s->tcp); else uv_unref((uv_handle_t *)&s->tcp);
+}
+
+int lode_session_sockname(lode_session *s, void *ss, int *len, int peer) {
+  if (s->closing || !s->connected) return UV_ENOTCONN;
+  return peer ? uv_tcp_getpeername(&s->tcp, ss, len) : uv_tcp_getsockname(&s->tcp, ss, len);
+}
+
+size_t lode_session_pending_bytes(lode_session *s) {
+  return s->inflight_bytes + (s->cur ? s->cur->total : 0);
+}
+
+static nghttp2_data_provider provider(lode_stream *st) {
+  nghttp2_data_provider p;
+  p.source.ptr = st;
+  p.read_callback = cb_data_read;
+  st->has_provider = 1;
+  return p;
+}
+
+int lode_session_request(lode_session *s, const nghttp2_nv *nva, size_t n, int flags,
+                         const nghttp2_priority_spec *pri, lode_stream **out) {
+  lode_stream *st;
+  nghttp2_data_provider p;
+  int32_t id;
+  if (s->closing || s->shutdown) return NGHTTP2_ERR_INVALID_STATE;
+  st = stream_new(s, 0);
+  if (st == NULL) return NGHTTP2_ERR_NOMEM;
+  st->hcat = LODE_HCAT_RESPONSE;
+  if (flags & LODE_WANT_TRAILERS) st->want_trailers = 1;
+  if (flags & LODE_END_STREAM) {
+    id = nghttp2_submit_request(s->ng, pri, nva, n, NULL, st);
+  } else {
+    p = provider(st);
+    id = nghttp2_submit_request(s->ng, pri, nva, n, &p, st);
+  }
+  if (id < 0) {
+    if (st->prev) st->prev->next = st->next; else s->streams = st->next;
+    if (st->next) st->next->prev = st->prev;
+    free(st);
+    return id;
+  }
+  st->id = id;
+  session_mark_dirty(s);
+  *out = st;
+  return 0;
+}
+
+/* ---- streams ---- */
+
+void lode_stream_set_user(lode_stream *st, void *user) { st->user = user; }
+void *lode_stream_user(lode_stream *st) { return st->user; }
+int32_t lode_stream_id(lode_stream *st) { return st->id; }
+lode_session *lode_stream_session(lode_stream *st) { return st->s; }
+size_t lode_stream_queued(lode_stream *st) { return st->queued; }
+
+#define STREAM_CHECK(st) \
+  do { if ((st)->closed || (st)->s->closing) return NGHTTP2_ERR_STREAM_CLOSED; } while (0)
+
+int lode_stream_respond(lode_stream *st, const nghttp2_nv *nva, size_t n, int flags) {
+  nghttp2_data_provider p;
+  int rc;
+  STREAM_CHECK(st);
+  if (flags & LODE_WANT_TRAILERS) st->want_trailers = 1;
+  if (flags & LODE_END_STREAM) {
+    rc = nghttp2_submit_response(st->s->ng, st->id, nva, n, NULL);
+  } else {
+    p = provider(st);
+    rc = nghttp2_submit_response(st->s->ng, st->id, nva, n, &p);
+  }
+  if (rc == 0) session_mark_dirty(st->s);
+  return rc;
+}
+
+int lode_stream_info(lode_stream *st, const nghttp2_nv *nva, size_t n) {
+  int rc;
+  STREAM_CHECK(st);
+  rc = nghttp2_submit_headers(st->s->ng, NGHTTP2_FLAG_NONE, st->id, NULL, nva, n, NULL);
+  if (rc == 0) session_mark_dirty(st->s);
+  return rc;
+}
+
+static void stream_resume(lode_stream *st) {
+  if (st->deferred && st->has_provider) {
+    st->deferred = 0;
+    nghttp2_session_resume_data(st->s->ng, st->id);
+  }
+  session_mark_dirty(st->s);
+}
+
+int lode_stream_write(lode_stream *st, const uint8_t *data, size_t len, void *cookie) {
+  chunk *c;
+  STREAM_CHECK(st);
+  if (st->eof) return NGHTTP2_ERR_INVALID_STATE;
+  c = malloc(sizeof *c);
+  if (c == NULL) return NGHTTP2_ERR_NOMEM;
+  c->next = NULL;
+  c->data = data;
+  c->len = len;
+  c->off = 0;
+  c->cookie = cookie;
+  if (st->tail) st->tail->next = c; else st->head = c;
+  st->tail = c;
+  st->queued += len;
+  if (len == 0) {
+    /* Nothing to send: done at once, after the caller has returned. */
+    st->head = c->next;
+    if (st->head == NULL) st->tail = NULL;
+    {
+      batch *b = batch_get(st->s);
+      if (b) batch_done(b, st, cookie);
+    }
+    free(c);
+    session_mark_dirty(st->s);
+    return 0;
+  }
+  stream_resume(st);
+  return 0;
+}
+
+int lode_stream_end(lode_stream *st) {
+  STREAM_CHECK(st);
+  st->eof = 1;
+  stream_resume(st);
+  return 0;
+}
+
+int lode_stream_trailers(lode_stream *st, const nghttp2_nv *nva, size_t n) {
+  int rc;
+  STREAM_CHECK(st);
+  rc = nghttp2_submit_trailer(st->s->ng, st->id, nva, n);
+  if (rc == 0) session_mark_dirty(st->s);
+  return rc;
+}
+
+int lode_stream_rst(lode_stream *st, uint32_t code) {
+  int rc;
+  STREAM_CHECK(st);
+  if (st->id <= 0) return NGHTTP2_ERR_INVALID_STATE;
+  rc = nghttp2_submit_rst_stream(st->s->ng, NGHTTP2_FLAG_NONE, st->id, code);
+  if (rc == 0) session_mark_dirty(st->s);
+  return rc;
+}
+
+int lode_stream_push(lode_stream *parent, const nghttp2_nv *nva, size_t n, lode_stream **out) {
+  lode_session *s = parent->s;
+  lode_stream *st;
+  int32_t id;
+  STREAM_CHECK(parent);
+  st = stream_new(s, 0);
+  if (st == NULL) return NGHTTP2_ERR_NOMEM;
+  id = nghttp2_submit_push_promise(s->ng, NGHTTP2_FLAG_NONE, parent->id, nva, n, st);
+  if (id < 0) {
+    if (st->prev) st->prev->next = st->next; else s->streams = st->next;
+    if (st->next) st->next->prev = st->prev;
+    free(st);
+    return id;
+  }
+  st->id = id;
+  session_mark_dirty(s);
+  *out = st;
+  return 0;
+}
+
+int lode_stream_priority(lode_stream *st, const nghttp2_priority_spec *pri) {
+  int rc;
+  STREAM_CHECK(st);
+  rc = nghttp2_submit_priority(st->s->ng, NGHTTP2_FLAG_NONE, st->id, pri);
+  if (rc == 0) session_mark_dirty(st->s);
+  return rc;
+}
+
+void lode_stream_pause(lode_stream *st, int paused) {
+  lode_session *s = st->s;
+  st->paused = paused ? 1 : 0;
+  if (!paused && st->unconsumed > 0 && !st->closed && !s->closing) {
+    nghttp2_session_consume_stream(s->ng, st->id, st->unconsumed);
+    st->unconsumed = 0;
+    session_mark_dirty(s);
+  }
+}
