@@ -31,12 +31,17 @@ end
 -- uncaught error unless keep_uncaught is set (then helper.take_uncaught() gets them).
 function helper.run_loop(cond, timeout_ms, keep_uncaught)
   cond = cond or function() return false end
+  timeout_ms = timeout_ms or 5000
   local timed_out = false
-  local t = timers.setTimeout(function() timed_out = true end, timeout_ms or 5000)
+  -- Unreferenced: the guard must not be what keeps the loop alive.
+  local t = timers.setTimeout(function() timed_out = true end, timeout_ms):unref()
   local ok, err = pcall(function()
     while not cond() do
       if not keep_uncaught then helper.check_uncaught() end
-      if timed_out then error(string.format("run_loop: timed out after %d ms", timeout_ms or 5000), 0) end
+      if timed_out then error(string.format("run_loop: timed out after %d ms", timeout_ms), 0) end
+      if not core.alive() and not cond() then
+        error("run_loop: the loop has nothing left to do and the condition is still false", 0)
+      end
       lode.run("once")
     end
     if not keep_uncaught then helper.check_uncaught() end
@@ -54,7 +59,18 @@ end
 
 -- Runs until nothing keeps the loop alive (or timeout).
 function helper.drain(timeout_ms)
-  helper.run_loop(function() return not core.alive() end, timeout_ms)
+  local t = timers.setTimeout(function() end, timeout_ms or 5000)
+  t:unref()
+  local deadline = core.hrtime() + (timeout_ms or 5000) * 1e6
+  while core.alive() do
+    if core.hrtime() > deadline then
+      t:close()
+      error("drain: handles still open after " .. (timeout_ms or 5000) .. " ms", 2)
+    end
+    lode.run("once")
+  end
+  t:close()
+  helper.check_uncaught()
 end
 
 -- must_call(fn, n): a wrapper that must be called exactly n times (default 1) before

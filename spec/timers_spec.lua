@@ -6,8 +6,9 @@ local process = require "lode.process"
 describe("setTimeout()", function()
   it("calls the callback with the extra arguments after the delay", function()
     local got
-    local t0 = require("lode_core").hrtime()
-    timers.setTimeout(function(a, b) got = { a, b, (require("lode_core").hrtime() - t0) / 1e6 } end, 30, "x", nil)
+    local hrtime = require("lode_core").hrtime
+    local t0 = hrtime()
+    timers.setTimeout(function(a, b) got = { a, b, (hrtime() - t0) / 1e6 } end, 30, "x", nil)
     helper.run_loop(function() return got end)
     assert.equal("x", got[1])
     assert.is_nil(got[2])

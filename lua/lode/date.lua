@@ -99,11 +99,11 @@ end
 function Date:getUTCFullYear() local y = fields(self); return y end
 function Date:getUTCMonth() local _, m = fields(self); return m - 1 end
 function Date:getUTCDate() local _, _, d = fields(self); return d end
-function Date:getUTCDay() return select(8, fields(self)) end
-function Date:getUTCHours() return select(4, fields(self)) end
-function Date:getUTCMinutes() return select(5, fields(self)) end
-function Date:getUTCSeconds() return select(6, fields(self)) end
-function Date:getUTCMilliseconds() return select(7, fields(self)) end
+function Date:getUTCDay() return (select(8, fields(self))) end
+function Date:getUTCHours() return (select(4, fields(self))) end
+function Date:getUTCMinutes() return (select(5, fields(self))) end
+function Date:getUTCSeconds() return (select(6, fields(self))) end
+function Date:getUTCMilliseconds() return (select(7, fields(self))) end
 
 function Date.__tostring(self)
   if not is_valid(self) then return "Invalid Date" end

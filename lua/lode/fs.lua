@@ -63,8 +63,8 @@ local function uv_error(syscall, path, dest, msg, code)
 end
 
 -- Returns the results of a binding, or raises its failure as a system error.
-local function check(syscall, path, dest, ok, msg, code, ...)
-  if ok == nil then error(uv_error(syscall, path, dest, msg, code), 3) end
+local function check(syscall, path, dest, ok, ...)
+  if ok == nil then error(uv_error(syscall, path, dest, ...), 3) end
   return ok, ...
 end
 
@@ -253,7 +253,8 @@ end
 
 -- ---- simple async operations: one binding, one callback ----
 
--- The callback a binding gets: failure -> cb(system error); success -> cb(nil[, map(result...)]).
+-- The callback a binding gets: failure -> cb(system error); success -> cb(nil), or with
+-- with_result cb(nil, results...).
 local function completion(cb, syscall, path, dest, with_result)
   return function(res, msg, code, ...)
     if res == nil then
@@ -541,7 +542,8 @@ end
 -- openSync(path[, flags[, mode]]) -> fd
 function fs.openSync(path, flags, mode)
   validate_path(path)
-  return check("open", path, nil, core.fs_open(path, parse_flags(flags, "r"), parse_mode(mode, DEFAULT_FILE_MODE)))
+  local f, m = parse_flags(flags, "r"), parse_mode(mode, DEFAULT_FILE_MODE)
+  return check("open", path, nil, core.fs_open(path, f, m))
 end
 
 -- open(path[, flags[, mode]], cb(err, fd))
@@ -560,10 +562,15 @@ function fs.closeSync(fd)
   check("close", nil, nil, core.fs_close(validate_fd(fd)))
 end
 
+-- Node's defaultCloseCallback: a failed close nobody waits for is an uncaught error.
+local function default_close_callback(err)
+  if err ~= nil then error(err, 0) end
+end
+
 -- close(fd[, cb(err)]): Node makes the callback optional here.
 function fs.close(fd, cb)
   fd = validate_fd(fd)
-  if cb == nil then cb = function() end end
+  if cb == nil then cb = default_close_callback end
   validate_function(cb, "cb")
   submitted(cb, "close", nil, nil, core.fs_close(fd, completion(cb, "close")))
 end
@@ -678,14 +685,11 @@ end
 -- mkdirSync(path[, mode | { recursive, mode }]) -> with recursive, the first directory created
 local function mkdir_args(path, options)
   validate_path(path)
-  local recursive, mode = false, DEFAULT_DIR_MODE
   if type(options) == "table" then
-    recursive = validate_boolean(options.recursive, "options.recursive")
-    mode = parse_mode(options.mode, DEFAULT_DIR_MODE)
-  else
-    mode = parse_mode(options, DEFAULT_DIR_MODE)
+    return path, parse_mode(options.mode, DEFAULT_DIR_MODE),
+      validate_boolean(options.recursive, "options.recursive")
   end
-  return path, mode, recursive
+  return path, parse_mode(options, DEFAULT_DIR_MODE), false
 end
 
 function fs.mkdirSync(path, options)

@@ -149,12 +149,6 @@ function Socket:constructor(options)
       end
     end
   end
-  -- Node: without allowHalfOpen, the end of the readable side ends the writable side.
-  self:on("end", function()
-    if not self.allowHalfOpen and not self.writableEnded and not self.destroyed then
-      self:finish()
-    end
-  end)
 end
 
 -- ---- properties ----

@@ -82,12 +82,17 @@ local function run_loop()
   process.exit()
 end
 
+-- What lode_embed_open() does after preloading: the runtime without a script.
+function runtime.embed()
+  install_aliases()
+  require("lode").install()
+  runtime.install_globals()
+end
+
 function runtime.main(exe, ...)
   local args = table.pack(...)
-  install_aliases()
+  runtime.embed()
   local lode = require "lode"
-  lode.install()
-  runtime.install_globals()
   local process = require "lode.process"
 
   local i, eval_code, interactive = 1, nil, false

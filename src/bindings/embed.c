@@ -20,6 +20,19 @@ int lode_embed_open(lua_State *L, uv_loop_t *loop) {
   lua_setfield(L, -2, "lode_core");
   lua_pop(L, 1);
   lode_embed_preload(L);
+  /* Node's module names, the globals, and the loop's handlers, as the executable has them. */
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "lode.runtime");
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+    lua_pop(L, 1);
+    return -2;
+  }
+  lua_getfield(L, -1, "embed");
+  lua_remove(L, -2);
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+    lua_pop(L, 1);
+    return -2;
+  }
   return 0;
 }
 

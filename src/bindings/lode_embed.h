@@ -17,7 +17,8 @@
 #include <uv.h>
 
 /* Opens lode into |L| on |loop| (NULL for a loop of lode's own) and preloads every module under
-   its Node name and as lode.NAME. Returns 0, or -1 if |L| already has lode open. */
+   its Node name and as lode.NAME, and sets Node's globals (console, process, setTimeout...).
+   Returns 0, -1 if |L| already has lode open, -2 if the runtime failed to load. */
 int lode_embed_open(lua_State *L, uv_loop_t *loop);
 
 /* Registers the Lua modules compiled into the binary in package.preload (done by open). */

@@ -351,6 +351,19 @@ static int write_fd(lua_State *L, FILE *f) {
 static int l_write_stdout(lua_State *L) { return write_fd(L, stdout); }
 static int l_write_stderr(lua_State *L) { return write_fd(L, stderr); }
 
+/* core.guess_handle(fd) -> "tty", "pipe", "file", "tcp", "udp" or "unknown" */
+static int l_guess_handle(lua_State *L) {
+  switch (uv_guess_handle((uv_file)luaL_checkinteger(L, 1))) {
+    case UV_TTY: lua_pushliteral(L, "tty"); break;
+    case UV_NAMED_PIPE: lua_pushliteral(L, "pipe"); break;
+    case UV_FILE: lua_pushliteral(L, "file"); break;
+    case UV_TCP: lua_pushliteral(L, "tcp"); break;
+    case UV_UDP: lua_pushliteral(L, "udp"); break;
+    default: lua_pushliteral(L, "unknown"); break;
+  }
+  return 1;
+}
+
 static int l_exit(lua_State *L) {
   int code = (int)luaL_optinteger(L, 1, 0);
   fflush(stdout);
@@ -381,6 +394,7 @@ static const luaL_Reg core_funcs[] = {
   {"err_name", l_err_name},
   {"write_stdout", l_write_stdout},
   {"write_stderr", l_write_stderr},
+  {"guess_handle", l_guess_handle},
   {"exit", l_exit},
   {NULL, NULL}
 };
