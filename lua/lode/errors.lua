@@ -237,6 +237,9 @@ end
 
 E("ERR_ARG_NOT_ITERABLE", "%s must be iterable", TypeError)
 E("ERR_ASSERTION", "%s", Error)
+E("ERR_CHILD_PROCESS_IPC_REQUIRED",
+  "Forked processes must have an IPC channel, missing value 'ipc' in %s", Error)
+E("ERR_CHILD_PROCESS_STDIO_MAXBUFFER", "%s maxBuffer length exceeded", RangeError)
 E("ERR_FS_FILE_TOO_LARGE", "File size (%s) is greater than 2 GiB", RangeError)
 E("ERR_HTTP2_ALTSVC_INVALID_ORIGIN", "HTTP/2 ALTSVC frames require a valid origin", TypeError)
 E("ERR_HTTP2_ALTSVC_LENGTH", "HTTP/2 ALTSVC frames are limited to 16382 bytes", TypeError)

@@ -131,7 +131,7 @@ function Socket:constructor(options)
   self._writeSeq = 0
   self._writeCbs = {}
   self._handle = nil
-  self._reading = false
+  self._handleReading = false
   self._timeoutMs = 0
   self._timer = nil
   self._hadError = false
@@ -142,7 +142,7 @@ function Socket:constructor(options)
     if options.readable ~= false then
       if options.pauseOnCreate then
         self._handle:read_stop()
-        self._reading = false
+        self._handleReading = false
         if self.pause then self:pause() end
       elseif not options.manualStart then
         self:read(0)
@@ -264,10 +264,10 @@ end
 -- ---- reading ----
 
 local function read_start(self)
-  if self._handle and not self._reading then
+  if self._handle and not self._handleReading then
     local ok, _, code = self._handle:read_start()
     if ok then
-      self._reading = true
+      self._handleReading = true
     else
       self:destroy(errno_exception(code or "EINVAL", "read"))
       return msg
@@ -293,19 +293,19 @@ function Socket:_onread(chunk)
   if self.destroyed then return end
   touch(self)
   if chunk == nil then
-    self._reading = false
+    self._handleReading = false
     self:push(nil)
     return
   end
   self.bytesRead = self.bytesRead + #chunk
   if not self:push(chunk) and self._handle then
-    self._reading = false
+    self._handleReading = false
     self._handle:read_stop()
   end
 end
 
 function Socket:_onerror(code)
-  self._reading = false
+  self._handleReading = false
   self:destroy(errno_exception(code, "read"))
 end
 
@@ -395,7 +395,7 @@ function Socket:_destroy(err, cb)
   local h = self._handle
   if h then
     self._handle = nil
-    self._reading = false
+    self._handleReading = false
     self._closeHadError = err ~= nil
     if self._resetAndDestroy and h.close_reset then h:close_reset() else h:close() end
     cb(err)

@@ -149,6 +149,7 @@ local function init_common(self, opts)
   self.destroyed = false
   self.closed = false
   self.errored = nil
+  self._errored = false -- errored ~= nil, as a field that is always there (a fast check)
   self._errorEmitted = false
   self._closeEmitted = false
   self._emitClose = not (opts and opts.emitClose == false)
@@ -157,8 +158,9 @@ end
 
 -- Records err as the stream's error (the first one wins).
 local function check_error(self, err)
-  if err and not self.errored then
+  if err and not self._errored then
     self.errored = err
+    self._errored = true
     if self._hasWritable then self.writable = false end
   end
 end
@@ -218,18 +220,19 @@ local function undestroy(self)
   self.closed = false
   self._closeEmitted = false
   self.errored = nil
+  self._errored = false
   self._errorEmitted = false
   if self._hasReadable then
     self._reading = false
-    local off = self._readableOff
+    local off = self._readableOff or false
     self._ended = off
     self.readableEnded = off
     self.readable = not off
   end
   if self._hasWritable then
-    local off = self._writableOff
-    self._finalCalled = false
-    self._prefinished = false
+    local off = self._writableOff or false
+    self._finalCalled = nil
+    self._prefinished = nil
     self._wended = off
     self.writableEnded = off
     self.writableFinished = off
@@ -256,35 +259,31 @@ local function default_destroy(_, err, cb) cb(err) end
 
 local Readable = Stream:extend("Readable")
 
+-- Fields that are rarely used start out absent (nil) so a stream stays small: _pipes,
+-- _readableListening, _resumeScheduled, _multiAwaitDrain, _paused, _readableOff.
 local function init_readable(self, opts, is_duplex)
   local objectMode = (opts and (opts.objectMode or (is_duplex and opts.readableObjectMode))) and true or false
-  self._hasReadable = true
   self.readableObjectMode = objectMode
   self.readableHighWaterMark = get_hwm(opts, "readableHighWaterMark", is_duplex, objectMode)
-  self._rbuf = {}
+  -- The read buffer: chunks _rbuf[_rhead .. _rtail], created with the first chunk it holds.
+  self._rbuf = false
   self._rhead = 1
   self._rtail = 0
   self.readableLength = 0
-  self._pipes = false
   self.readableFlowing = nil
+  self._flowing = false -- readableFlowing == true, as a field that is always there
   self._ended = false
   self.readableEnded = false
   self._reading = false
   self._rsync = true
   self._needReadable = false
   self._emittedReadable = false
-  self._readableListening = false
-  self._resumeScheduled = false
   self._readingMore = false
   self._dataListening = false
-  self._multiAwaitDrain = false
   self._awaitDrainWriters = false
-  self._paused = nil
-  self._readableOff = false
   self.readableDidRead = false
   self.readable = true
   self._decoder = false
-  self.readableEncoding = nil
   if opts and opts.encoding then
     local dec = StringDecoder.new(opts.encoding)
     self._decoder = dec
@@ -303,11 +302,12 @@ function Readable:constructor(opts)
   end
 end
 
+Readable._hasReadable = true
 Readable.destroy = destroy
 Readable._undestroy = undestroy
 Readable._destroy = default_destroy
 
-function Readable:_read()
+function Readable._read()
   error(errors.ERR_METHOD_NOT_IMPLEMENTED("_read()"), 2)
 end
 
@@ -328,7 +328,7 @@ local function clear_await_drain(self)
 end
 
 local function add_chunk(self, chunk, front)
-  if self.readableFlowing == true and self._dataListening and not self._rsync and self.readableLength == 0 then
+  if self._flowing and self._dataListening and not self._rsync and self.readableLength == 0 then
     -- Flowing with nothing buffered: straight to the listeners.
     if self._awaitDrainWriters then clear_await_drain(self) end
     self.readableDidRead = true
@@ -336,6 +336,10 @@ local function add_chunk(self, chunk, front)
   else
     self.readableLength = self.readableLength + (self.readableObjectMode and 1 or #chunk)
     local buf = self._rbuf
+    if not buf then
+      buf = {}
+      self._rbuf = buf
+    end
     if front then
       local h = self._rhead - 1
       if h < 1 then
@@ -384,7 +388,7 @@ local function push_bytes(self, chunk, enc)
     error_or_destroy(self, errors.ERR_STREAM_PUSH_AFTER_EOF())
     return false
   end
-  if self.destroyed or self.errored then return false end
+  if self.destroyed or self._errored then return false end
   self._reading = false
   local dec = self._decoder
   if dec and not text then
@@ -393,6 +397,14 @@ local function push_bytes(self, chunk, enc)
       maybe_read_more(self)
       return can_push_more(self)
     end
+  end
+  if self.readableLength == 0 and self._flowing and self._dataListening and not self._rsync then
+    -- The hot path (add_chunk's first branch, inlined): flowing with nothing buffered.
+    if self._awaitDrainWriters then clear_await_drain(self) end
+    self.readableDidRead = true
+    self:emit("data", chunk)
+    if not self._readingMore then maybe_read_more(self) end
+    return not self._ended and (self.readableLength < self.readableHighWaterMark or self.readableLength == 0)
   end
   add_chunk(self, chunk, false)
   return can_push_more(self)
@@ -408,7 +420,7 @@ local function push_object(self, chunk)
     error_or_destroy(self, errors.ERR_STREAM_PUSH_AFTER_EOF())
     return false
   end
-  if self.destroyed or self.errored then return false end
+  if self.destroyed or self._errored then return false end
   self._reading = false
   local dec = self._decoder
   if dec and type(chunk) == "string" then chunk = dec:write(chunk) end
@@ -426,7 +438,7 @@ end
 local function unshift_value(self, chunk)
   if self.readableEnded then
     error_or_destroy(self, errors.ERR_STREAM_UNSHIFT_AFTER_END_EVENT())
-  elseif self.destroyed or self.errored then
+  elseif self.destroyed or self._errored then
     return false
   else
     add_chunk(self, chunk, true)
@@ -470,6 +482,10 @@ function Readable:setEncoding(enc)
   self._decoder = dec
   self.readableEncoding = dec.encoding
   local buf, parts, n = self._rbuf, {}, 0
+  if not buf then
+    buf = {}
+    self._rbuf = buf
+  end
   for i = self._rhead, self._rtail do
     n = n + 1
     parts[n] = dec:write(buf[i])
@@ -499,7 +515,7 @@ local function how_much_to_read(self, n)
   if (n ~= nil and n <= 0) or (len == 0 and self._ended) then return 0 end
   if self.readableObjectMode then return 1 end
   if n == nil then
-    if self.readableFlowing == true and len > 0 then return #self._rbuf[self._rhead] end
+    if self._flowing and len > 0 then return #self._rbuf[self._rhead] end
     return len
   end
   if n <= len then return n end
@@ -607,12 +623,11 @@ function Readable:read(n)
     return nil
   end
 
-  local doRead = self._needReadable
+  -- Read more when a 'readable' is awaited or the buffer runs below highWaterMark, unless a
+  -- read is in progress, the stream ended, or it is destroyed or errored.
   local len = self.readableLength
-  if len == 0 or len - n < self.readableHighWaterMark then doRead = true end
-  if self._reading or self._ended or self.destroyed or self.errored then
-    doRead = false
-  elseif doRead then
+  local doRead = self._needReadable or len == 0 or len - n < self.readableHighWaterMark
+  if doRead and not (self._reading or self._ended or self.destroyed or self._errored) then
     self._reading = true
     self._rsync = true
     if len == 0 then self._needReadable = true end
@@ -652,6 +667,7 @@ on_eof_chunk = function(self)
     local chunk = dec:finish()
     if chunk ~= "" then
       local t = self._rtail + 1
+      if not self._rbuf then self._rbuf = {} end
       self._rbuf[t] = chunk
       self._rtail = t
       self.readableLength = self.readableLength + (self.readableObjectMode and 1 or #chunk)
@@ -669,11 +685,11 @@ on_eof_chunk = function(self)
 end
 
 emit_readable_ = function(self)
-  if not self.destroyed and not self.errored and (self.readableLength > 0 or self._ended) then
+  if not self.destroyed and not self._errored and (self.readableLength > 0 or self._ended) then
     self:emit("readable")
     self._emittedReadable = false
   end
-  if self.readableFlowing ~= true and not self._ended
+  if not self._flowing and not self._ended
     and self.readableLength <= self.readableHighWaterMark then
     self._needReadable = true
   end
@@ -691,7 +707,7 @@ end
 local function maybe_read_more_(self)
   while not self._reading and not self._ended do
     local len = self.readableLength
-    if not (len < self.readableHighWaterMark or (self.readableFlowing == true and len == 0)) then break end
+    if not (len < self.readableHighWaterMark or (self._flowing and len == 0)) then break end
     self:read(0)
     if len == self.readableLength then break end -- nothing came: stop spinning
   end
@@ -706,7 +722,7 @@ maybe_read_more = function(self)
 end
 
 flow = function(self)
-  while self.readableFlowing == true and self:read() ~= nil do end
+  while self._flowing and self:read() ~= nil do end
 end
 
 local function n_reading_next_tick(self) self:read(0) end
@@ -722,6 +738,7 @@ local function listener_added(self, ev)
       self._readableListening = true
       self._needReadable = true
       self.readableFlowing = false
+      self._flowing = false
       self._emittedReadable = false
       if self.readableLength > 0 then
         emit_readable(self)
@@ -751,10 +768,12 @@ local function update_readable_listening(self)
   self._readableListening = self:listenerCount("readable") > 0
   if self._resumeScheduled and self._paused == false then
     self.readableFlowing = true
+    self._flowing = true
   elseif self._dataListening then
     self:resume()
   elseif not self._readableListening then
     self.readableFlowing = nil
+    self._flowing = false
   end
 end
 
@@ -781,13 +800,15 @@ local function resume_(self)
   self._resumeScheduled = false
   self:emit("resume")
   flow(self)
-  if self.readableFlowing == true and not self._reading then self:read(0) end
+  if self._flowing and not self._reading then self:read(0) end
 end
 
 --- readable:resume() -> readable: switches to flowing mode ('data' events).
 function Readable:resume()
-  if self.readableFlowing ~= true then
-    self.readableFlowing = not self._readableListening
+  if not self._flowing then
+    local flowing = not self._readableListening
+    self.readableFlowing = flowing
+    self._flowing = flowing
     if not self._resumeScheduled then
       self._resumeScheduled = true
       nextTick(resume_, self)
@@ -801,6 +822,7 @@ end
 function Readable:pause()
   if self.readableFlowing ~= false then
     self.readableFlowing = false
+    self._flowing = false
     self:emit("pause")
   end
   self._paused = true
@@ -812,7 +834,7 @@ local function end_writable_nt(self)
 end
 
 local function end_readable_nt(self)
-  if not self.errored and not self._closeEmitted and not self.readableEnded and self.readableLength == 0 then
+  if not self._errored and not self._closeEmitted and not self.readableEnded and self.readableLength == 0 then
     self.readableEnded = true
     self.readable = false
     self:emit("end")
@@ -962,7 +984,7 @@ function Readable:pipe(dest, pipeOpts)
 
   if dest.writableNeedDrain == true then
     pause()
-  elseif self.readableFlowing ~= true then
+  elseif not self._flowing then
     src:resume()
   end
   return dest
@@ -1021,11 +1043,12 @@ end
 
 local Writable = Stream:extend("Writable")
 
-local onwrite
+local make_onwrite
 
+-- Rarely used fields start out absent (nil): _bufferProcessing, _finalCalled, _prefinished,
+-- _onFinished, _writableOff, _someText, _someCb.
 local function init_writable(self, opts, is_duplex)
   local objectMode = (opts and (opts.objectMode or (is_duplex and opts.writableObjectMode))) and true or false
-  self._hasWritable = true
   self.writableObjectMode = objectMode
   self.writableHighWaterMark = get_hwm(opts, "writableHighWaterMark", is_duplex, objectMode)
   self._decodeStrings = not (opts and opts.decodeStrings == false)
@@ -1039,32 +1062,24 @@ local function init_writable(self, opts, is_duplex)
   end
   self.writableLength = 0
   self.writableCorked = 0
-  self._writing = false
+  self._writing = false -- a _write is in progress (and its callback is expected)
   self._wsync = true
-  self._expectWriteCb = false
   self._writecb = false
   self._writelen = 0
-  -- Buffered writes, three slots each (chunk, encoding, callback), from _whead to _wtail.
+  -- Buffered writes, three slots each (chunk, encoding, callback), _wbuf[_whead .. _wtail].
   self._wbuf = false
   self._whead = 1
   self._wtail = 0
-  self._allBuffers = true
-  self._allNoop = true
-  self._bufferProcessing = false
   self._pendingcb = 0
   self._needDrain = false
   self.writableNeedDrain = false
   self.writableEnded = false
   self._wended = false
   self.writableFinished = false
-  self._finalCalled = false
-  self._prefinished = false
   self._afterWritePending = false
   self._afterWriteTickInfo = false
-  self._onFinished = false
-  self._writableOff = false
   self.writable = true
-  self._onwrite = function(er) return onwrite(self, er) end
+  self._onwrite = make_onwrite(self)
 end
 
 --- Writable.new([options]): highWaterMark, decodeStrings, defaultEncoding, objectMode,
@@ -1101,50 +1116,18 @@ local function reset_buffer(self)
     for i = self._whead, self._wtail do buf[i] = nil end
   end
   self._whead, self._wtail = 1, 0
-  self._allBuffers = true
-  self._allNoop = true
+  self._someText = nil
+  self._someCb = nil
 end
 
-local function write_or_buffer(self, chunk, enc, cb)
-  local len = self.writableObjectMode and 1 or #chunk
-  local length = self.writableLength + len
-  self.writableLength = length
-  if self._writing or self.errored or self.writableCorked > 0 then
-    local buf = self._wbuf
-    if not buf then
-      buf = {}
-      self._wbuf = buf
-    end
-    local t = self._wtail
-    buf[t + 1], buf[t + 2], buf[t + 3] = chunk, enc, cb
-    self._wtail = t + 3
-    if enc ~= "buffer" then self._allBuffers = false end
-    if cb then self._allNoop = false end
-  else
-    -- Idle: straight to _write.
-    self._writelen = len
-    self._writecb = cb
-    self._writing = true
-    self._wsync = true
-    self._expectWriteCb = true
-    self:_write(chunk, enc, self._onwrite)
-    self._wsync = false
-    length = self.writableLength
-  end
-  local ret = length < self.writableHighWaterMark or length == 0
-  if not ret then
-    self._needDrain = true
-    self.writableNeedDrain = not self.writableEnded and not self.destroyed
-  end
-  return ret and not self.destroyed and not self.errored
-end
-
--- Node's _write(stream, chunk, encoding, cb): returns write_or_buffer's boolean, or the error
--- when the stream is ending or destroyed.
+-- Node's _write(stream, chunk, encoding, cb) and writeOrBuffer in one: returns the boolean
+-- of write(), or the error when the stream is ending or destroyed.
 local function write_(self, chunk, enc, cb, level)
-  if type(cb) ~= "function" then cb = false end
   if chunk == nil then error(errors.ERR_STREAM_NULL_VALUES(), level) end
-  if not self.writableObjectMode then
+  local len
+  if self.writableObjectMode then
+    len = 1
+  else
     if enc == nil or enc == "" then
       enc = self._defaultEncoding
     elseif enc ~= "buffer" then
@@ -1159,20 +1142,45 @@ local function write_(self, chunk, enc, cb, level)
       if enc ~= "utf8" and enc ~= "buffer" then chunk = from_encoding(chunk, enc) end
       enc = "buffer"
     end
+    len = #chunk
   end
-  local err
-  if self.writableEnded then
-    err = errors.ERR_STREAM_WRITE_AFTER_END()
-  elseif self.destroyed then
-    err = errors.ERR_STREAM_DESTROYED("write")
-  end
-  if err then
+  if self.writableEnded or self.destroyed then
+    local err = self.writableEnded and errors.ERR_STREAM_WRITE_AFTER_END()
+      or errors.ERR_STREAM_DESTROYED("write")
     if cb then nextTick(cb, err) end
     error_or_destroy(self, err, true)
     return err
   end
   self._pendingcb = self._pendingcb + 1
-  return write_or_buffer(self, chunk, enc, cb)
+  local length = self.writableLength + len
+  self.writableLength = length
+  if self._writing or self._errored or self.writableCorked > 0 then
+    local buf = self._wbuf
+    if not buf then
+      buf = {}
+      self._wbuf = buf
+    end
+    local t = self._wtail
+    buf[t + 1], buf[t + 2], buf[t + 3] = chunk, enc, cb
+    self._wtail = t + 3
+    if enc ~= "buffer" then self._someText = true end
+    if cb then self._someCb = true end
+  else
+    -- Idle: straight to _write.
+    self._writelen = len
+    self._writecb = cb
+    self._writing = true
+    self._wsync = true
+    self:_write(chunk, enc, self._onwrite)
+    self._wsync = false
+    length = self.writableLength
+  end
+  if length < self.writableHighWaterMark or length == 0 then
+    return not self.destroyed and not self._errored
+  end
+  self._needDrain = true
+  self.writableNeedDrain = not self.writableEnded and not self.destroyed
+  return false
 end
 
 --- writable:write(chunk[, encoding][, cb]) -> boolean: false once writableLength reaches
@@ -1182,6 +1190,7 @@ function Writable:write(chunk, enc, cb)
     cb = enc
     enc = nil
   end
+  if type(cb) ~= "function" then cb = false end
   return write_(self, chunk, enc, cb, 3) == true
 end
 
@@ -1214,7 +1223,7 @@ local finish_maybe, error_buffer
 local function call_finished_callbacks(self, err)
   local list = self._onFinished
   if not list then return end
-  self._onFinished = false
+  self._onFinished = nil
   for i = 1, #list do list[i](err) end
 end
 
@@ -1246,56 +1255,58 @@ local function onwrite_error(self, er, cb)
   error_or_destroy(self, er)
 end
 
--- The callback every _write/_writev gets (one per stream: self._onwrite).
-onwrite = function(self, er)
-  if not self._expectWriteCb then
-    error_or_destroy(self, errors.ERR_MULTIPLE_CALLBACK())
-    return
-  end
-  local sync = self._wsync
-  local cb = self._writecb
-  self._writecb = false
-  self._writing = false
-  self._expectWriteCb = false
-  self.writableLength = self.writableLength - self._writelen
-  self._writelen = 0
+-- The callback every _write/_writev gets: one closure per stream, self._onwrite.
+make_onwrite = function(self)
+  return function(er)
+    -- _writing doubles as Node's kExpectWriteCb: both are set and cleared together.
+    if not self._writing then
+      error_or_destroy(self, errors.ERR_MULTIPLE_CALLBACK())
+      return
+    end
+    local sync = self._wsync
+    local cb = self._writecb
+    self._writecb = false
+    self._writing = false
+    self.writableLength = self.writableLength - self._writelen
+    self._writelen = 0
 
-  if er then
-    check_error(self, er)
+    if er then
+      check_error(self, er)
+      if sync then
+        nextTick(onwrite_error, self, er, cb)
+      else
+        onwrite_error(self, er, cb)
+      end
+      return
+    end
+
+    if self._wtail >= self._whead then clear_buffer(self) end
+
     if sync then
-      nextTick(onwrite_error, self, er, cb)
-    else
-      onwrite_error(self, er, cb)
-    end
-    return
-  end
-
-  if self._wtail >= self._whead then clear_buffer(self) end
-
-  if sync then
-    -- Node checks `state & kDestroyed !== 0`, which precedence makes `state & 1`: objectMode.
-    local needTick = (self._needDrain and self.writableLength == 0) or self.writableObjectMode
-    if not cb then
-      if not self._afterWritePending and needTick then
-        self._afterWritePending = true
-        nextTick(after_write, self, 1, false)
+      -- Node checks `state & kDestroyed !== 0`, which precedence makes `state & 1`: objectMode.
+      local needTick = (self._needDrain and self.writableLength == 0) or self.writableObjectMode
+      if not cb then
+        if not self._afterWritePending and needTick then
+          self._afterWritePending = true
+          nextTick(after_write, self, 1, false)
+        else
+          self._pendingcb = self._pendingcb - 1
+          if self.writableEnded then finish_maybe(self, true) end
+        end
       else
-        self._pendingcb = self._pendingcb - 1
-        if self.writableEnded then finish_maybe(self, true) end
+        local info = self._afterWriteTickInfo
+        if info and info.cb == cb then
+          info.count = info.count + 1
+        else
+          info = { count = 1, cb = cb }
+          self._afterWriteTickInfo = info
+          self._afterWritePending = true
+          nextTick(after_write_tick, self, info)
+        end
       end
     else
-      local info = self._afterWriteTickInfo
-      if info and info.cb == cb then
-        info.count = info.count + 1
-      else
-        info = { count = 1, cb = cb }
-        self._afterWriteTickInfo = info
-        self._afterWritePending = true
-        nextTick(after_write_tick, self, info)
-      end
+      after_write(self, 1, cb)
     end
-  else
-    after_write(self, 1, cb)
   end
 end
 
@@ -1320,7 +1331,6 @@ local function do_write(self, writev, len, chunk, enc, cb)
   if cb then self._writecb = cb end
   self._writing = true
   self._wsync = true
-  self._expectWriteCb = true
   if self.destroyed then
     self._onwrite(errors.ERR_STREAM_DESTROYED("write"))
   elseif writev then
@@ -1340,9 +1350,8 @@ clear_buffer = function(self)
   self._bufferProcessing = true
   if count > 1 and self._writev then
     self._pendingcb = self._pendingcb - (count - 1)
-    local chunks, callbacks = { allBuffers = self._allBuffers }, nil
-    local allNoop = self._allNoop
-    if not allNoop then callbacks = {} end
+    local chunks, callbacks = { allBuffers = not self._someText }, nil
+    if self._someCb then callbacks = {} end
     local k = 0
     for i = h, t, 3 do
       k = k + 1
@@ -1380,7 +1389,7 @@ clear_buffer = function(self)
       self._whead, self._wtail = 1, keep
     end
   end
-  self._bufferProcessing = false
+  self._bufferProcessing = nil
 end
 
 function Writable:_write(chunk, enc, cb)
@@ -1393,7 +1402,7 @@ end
 
 local function need_finish(self)
   return self.writableEnded and not self.destroyed and not self.writableFinished and not self._writing
-    and not self._errorEmitted and not self._closeEmitted and not self.errored
+    and not self._errorEmitted and not self._closeEmitted and not self._errored
     and self._wtail < self._whead and self.writableLength == 0
 end
 
@@ -1484,30 +1493,28 @@ function Writable:finish(chunk, enc, cb)
   end
   local err
   if chunk ~= nil then
-    local ret = write_(self, chunk, enc, nil, 3)
+    local ret = write_(self, chunk, enc, false, 3)
     if type(ret) ~= "boolean" then err = ret end
   end
   if self.writableCorked > 0 then
     self.writableCorked = 1
     self:uncork()
   end
-  if err then
-    -- Nothing more: the write reported it.
-  elseif not self.writableEnded and not self.errored then
+  if err == nil and not self.writableEnded and not self._errored then
     self.writableEnded = true
     self.writable = false
     self.writableNeedDrain = false
     finish_maybe(self, true)
     self._wended = true
-  elseif self.writableFinished then
+  elseif err == nil and self.writableFinished then
     err = errors.ERR_STREAM_ALREADY_FINISHED("end")
-  elseif self.destroyed then
+  elseif err == nil and self.destroyed then
     err = errors.ERR_STREAM_DESTROYED("end")
   end
   if type(cb) == "function" then
     if err then
       nextTick(cb, err)
-    elseif self.errored then
+    elseif self._errored then
       nextTick(cb, self.errored)
     elseif self.writableFinished then
       nextTick(cb, nil)
@@ -1532,6 +1539,7 @@ function Writable:destroy(err, cb)
   return destroy(self, err, cb)
 end
 
+Writable._hasWritable = true
 Writable._undestroy = undestroy
 Writable._destroy = default_destroy
 
@@ -1547,6 +1555,8 @@ for _, name in ipairs({ "write", "cork", "uncork", "setDefaultEncoding", "_write
   Duplex[name] = Writable[name]
 end
 Duplex.destroy = Writable.destroy
+Duplex._hasReadable = true
+Duplex._hasWritable = true
 
 --- Duplex.new([options]): Readable's and Writable's options, plus allowHalfOpen (default
 -- true: when false, the readable side's 'end' ends the writable side), readable = false,
@@ -1656,7 +1666,7 @@ function Transform._prefinishHook(self)
   if self._final ~= transform_final then transform_final(self) end
 end
 
-function Transform:_transform()
+function Transform._transform()
   error(errors.ERR_METHOD_NOT_IMPLEMENTED("_transform()"), 2)
 end
 
@@ -1680,8 +1690,24 @@ function PassThrough:constructor(opts)
   Transform.constructor(self, opts)
 end
 
-function PassThrough:_transform(chunk, _, cb)
+local function passthrough_transform(_, chunk, _, cb)
   cb(nil, chunk)
+end
+PassThrough._transform = passthrough_transform
+
+-- Transform's _write with the identity transform inlined (the common case by far).
+function PassThrough:_write(chunk, enc, callback)
+  if self._transform ~= passthrough_transform then return Transform._write(self, chunk, enc, callback) end
+  local length = self.readableLength
+  self:push(chunk)
+  if self._ended then
+    nextTick(callback)
+  elseif self._wended or length == self.readableLength
+    or self.readableLength < self.readableHighWaterMark then
+    callback()
+  else
+    self._tcallback = callback
+  end
 end
 
 ---------------------------------------------------------------------------------------------
@@ -2056,6 +2082,27 @@ end
 ---------------------------------------------------------------------------------------------
 -- The module
 ---------------------------------------------------------------------------------------------
+
+-- Copies inherited methods into each class, so that a method call on a stream finds its
+-- function one lookup away instead of walking Duplex -> Readable -> Stream -> EventEmitter.
+-- (A subclass still overrides anything: its own table comes first.)
+local function flatten(cls)
+  local chain = {}
+  local c = rawget(cls, "super")
+  while c do
+    chain[#chain + 1] = c
+    c = rawget(c, "super")
+  end
+  for i = 1, #chain do
+    for k, v in pairs(chain[i]) do
+      if type(v) == "function" and rawget(cls, k) == nil and type(k) == "string"
+        and k:sub(1, 2) ~= "__" and k ~= "new" and k ~= "constructor" then
+        rawset(cls, k, v)
+      end
+    end
+  end
+end
+for _, cls in ipairs({ Stream, Readable, Writable, Duplex, Transform, PassThrough }) do flatten(cls) end
 
 local function add_abort_signal(signal, stream)
   if not is_node_stream(stream) then

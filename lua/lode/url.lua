@@ -52,8 +52,6 @@ local SPECIAL_QUERY_SET = encode_set(QUERY_SET, "'")
 -- Node 20 (Ada 2) predates the standard's addition of ^ to the path set.
 local PATH_SET = encode_set(QUERY_SET, "?`{}")
 local USERINFO_SET = encode_set(PATH_SET, "/:;=@[\\]^|")
--- application/x-www-form-urlencoded: everything but ASCII alphanumerics and *-._
-local FORM_SET = encode_set(USERINFO_SET, "$%&+,!'()~")
 
 local function percent_encode(s, set)
   return (s:gsub("[^%w%-%._~]", function(c)
@@ -66,6 +64,8 @@ local function percent_decode(s)
   return (s:gsub("%%(%x%x)", function(h) return char(tonumber(h, 16)) end))
 end
 
+-- application/x-www-form-urlencoded: everything but ASCII alphanumerics and *-._ is encoded,
+-- and a space is "+".
 local function form_encode(s)
   return (s:gsub("[^%w%*%-%._]", function(c)
     if c == " " then return "+" end

@@ -119,7 +119,7 @@ local function quote(s)
 end
 
 local function json_quote(s)
-  return '"' .. s:gsub('[%c"\\]', function(c)
+  return '"' .. s:gsub('[\0-\31"\\]', function(c)
     local short = ESCAPES[c]
     if short and c ~= "'" then return short end
     if c == '"' then return '\\"' end
