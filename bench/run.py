@@ -32,7 +32,8 @@ LUAHTTP_PATH = "/usr/share/lua/5.2/?.lua;;"
 
 # Debian packages the harness itself needs: (package, a command it provides).
 PACKAGES = [("nghttp2-client", "h2load"), ("nghttp2-server", "nghttpd"), ("lua5.3", "lua5.3"),
-            ("lua-http", None), ("openssl", "openssl"), ("procps", "pgrep"), ("nodejs", "node")]
+            ("lua-http", None), ("openssl", "openssl"), ("procps", "pgrep"), ("time", "/usr/bin/time"),
+            ("nodejs", "node")]
 
 # Loads per mode. Full: the issue's figures. Quick: about a tenth, one run each, under a minute.
 LOADS = {
@@ -607,20 +608,25 @@ def sc_startup(ctx, S):
             for i in range(runs + 2):               # two untimed runs warm the page cache
                 t0 = time.perf_counter()
                 try:
-                    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL, cwd=ctx["tmp"])
+                    rc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, cwd=ctx["tmp"]).returncode
                 except OSError as e:
                     raise Failed(f"cannot start: {e.strerror}")
-                _, status, ru = os.wait4(p.pid, 0)
                 wall = time.perf_counter() - t0
-                p.returncode = os.waitstatus_to_exitcode(status)
-                if p.returncode != 0:
-                    raise Failed(f"exit {p.returncode}")
+                if rc != 0:
+                    raise Failed(f"exit {rc}")
                 if i >= 2:
                     walls.append(wall * 1e3)
-                    rss.append(ru.ru_maxrss / 1024.0)
+            # Peak RSS through GNU time: a child forked from this Python would report Python's own
+            # RSS (Linux keeps the pre-exec high-water mark in ru_maxrss).
+            for _ in range(3):
+                t = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ctx["tmp"])
+                last = (t.stderr.strip().splitlines() or [""])[-1]
+                if t.returncode == 0 and last.isdigit():
+                    rss.append(int(last) / 1024.0)
             r["wall_ms"] = statistics.median(walls)
-            r["rss_mb"] = statistics.median(rss)
+            r["rss_mb"] = statistics.median(rss) if rss else None
             r["runs"] = runs
         except Pending as e:
             r.update(status="pending", reason=str(e))
@@ -675,7 +681,8 @@ def figure(sc_id, r):
     if sc_id == "idle":
         return f"{r['kb_per_conn']:.1f} KB/conn (+{r['rss_after_mb'] - r['rss_before_mb']:.0f} MB)"
     if sc_id == "startup":
-        return f"{r['wall_ms']:.1f} ms, {r['rss_mb']:.1f} MB"
+        rss = f", {r['rss_mb']:.1f} MB" if r.get("rss_mb") is not None else ""
+        return f"{r['wall_ms']:.1f} ms" + rss
     return f"{r['req_s']:,.0f} req/s"
 
 
@@ -812,7 +819,8 @@ def print_change(results, meta, previous):
     if not now and not before:
         print("  no lode figures in either run")
         return
-    for sid in sorted(set(now) | set(before), key=[s[0] for s in SCENARIOS].index):
+    ran = {sc["id"] for sc in results}
+    for sid in sorted(set(now) | (set(before) & ran), key=[s[0] for s in SCENARIOS].index):
         if sid in now and sid in before:
             a, b = before[sid][0], now[sid][0]
             pct = (b - a) / a * 100 if a else float("nan")
@@ -820,7 +828,10 @@ def print_change(results, meta, previous):
         elif sid in now:
             print(f"  {sid:9} {now[sid][1]:8} {'—':>12} -> {now[sid][0]:12,.1f}  (new)")
         else:
-            print(f"  {sid:9} {before[sid][1]:8} {before[sid][0]:12,.1f} -> {'—':>12}  (not measured now)")
+            print(f"  {sid:9} {before[sid][1]:8} {before[sid][0]:12,.1f} -> {'—':>12}  (no figure now)")
+    skipped = sorted(set(before) - ran)
+    if skipped:
+        print(f"  (not run this time: {', '.join(skipped)})")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -852,14 +863,20 @@ def build_lode():
     """Builds build-bench/ (release). Returns None, or why lode cannot be benchmarked."""
     log = os.path.join(LOGS, "build.log")
     with open(log, "wb") as f:
-        subprocess.run([os.path.join(REPO, "tools", "deps.sh"), "build"], stdout=f, stderr=f, cwd=REPO)
-        if not os.path.exists(os.path.join(BUILD, "build.ninja")):
-            say("configuring build-bench (release) ...")
-            r = subprocess.run(["meson", "setup", BUILD, "--buildtype=release"], stdout=f, stderr=f, cwd=REPO)
-            if r.returncode != 0:
-                return f"meson setup failed (bench/results/logs/build.log): {log_tail(log, 1)}"
-        say("building build-bench ...")
-        r = subprocess.run(["ninja", "-C", BUILD], stdout=f, stderr=f, cwd=REPO)
+        deps = os.path.join(REPO, "tools", "deps.sh")
+        if os.access(deps, os.X_OK):
+            subprocess.run([deps, "build"], stdout=f, stderr=f, cwd=REPO)
+        try:
+            if not os.path.exists(os.path.join(BUILD, "build.ninja")):
+                say("configuring build-bench (release) ...")
+                r = subprocess.run(["meson", "setup", BUILD, "--buildtype=release"], stdout=f, stderr=f,
+                                   cwd=REPO)
+                if r.returncode != 0:
+                    return f"meson setup failed (bench/results/logs/build.log): {log_tail(log, 1)}"
+            say("building build-bench ...")
+            r = subprocess.run(["ninja", "-C", BUILD], stdout=f, stderr=f, cwd=REPO)
+        except OSError as e:
+            return f"cannot build: {e.filename}: {e.strerror}"
     if r.returncode != 0:
         errs = [x for x in open(log, errors="replace").read().splitlines() if "error" in x]
         return f"build failed (bench/results/logs/build.log): {(errs or ['?'])[0][:160]}"

@@ -140,7 +140,7 @@ function ChildProcess:spawn(options)
   return nil
 end
 
-function ChildProcess:_onexit(code, signal)
+function ChildProcess:_on_exit(code, signal)
   if signal ~= 0 then
     self.signalCode = signal_names[signal] or signal
   else

@@ -5,7 +5,7 @@
 --   server:listen(0, "127.0.0.1", function() print(server:address().port) end)
 --
 -- A Socket is a stream.Duplex over a handle box; the handle calls back the Socket's _on* methods
--- (_onconnect, _onread, _onerror, _onwrite, _onshutdown, _onclose). An open handle pins its
+-- (_on_connect, _on_read, _on_error, _on_write, _on_shutdown, _onclose). An open handle pins its
 -- Socket or Server in C, so a server or socket nobody references keeps serving.
 local core = require "lode_core"
 local EventEmitter = require "lode.events"
@@ -289,12 +289,13 @@ function Socket:_read()
   end
 end
 
-function Socket:_onread(chunk)
+function Socket:_on_read(chunk)
   if self.destroyed then return end
   touch(self)
   if chunk == nil then
     self._handleReading = false
     self:push(nil)
+    self:read(0) -- an empty buffer ends now, read or not (Node's onStreamRead)
     return
   end
   self.bytesRead = self.bytesRead + #chunk
@@ -304,7 +305,7 @@ function Socket:_onread(chunk)
   end
 end
 
-function Socket:_onerror(code)
+function Socket:_on_error(code)
   self._handleReading = false
   self:destroy(errno_exception(code, "read"))
 end
@@ -337,7 +338,7 @@ local function write_generic(self, data, size, cb)
   end
 end
 
-function Socket:_onwrite(id, err)
+function Socket:_on_write(id, err)
   local cb = self._writeCbs[id]
   self._writeCbs[id] = nil
   if not cb then return end
@@ -378,7 +379,7 @@ function Socket:_final(cb)
   self._shutdownCb = cb
 end
 
-function Socket:_onshutdown()
+function Socket:_on_shutdown()
   local cb = self._shutdownCb
   self._shutdownCb = nil
   if cb then cb() end
@@ -458,7 +459,7 @@ local function internal_connect(self, address, port, addresses, index)
   self._connectAttempt = { address = address, port = port, addresses = addresses, index = index }
 end
 
-function Socket:_onconnect(err)
+function Socket:_on_connect(err)
   local attempt = self._connectAttempt
   self._connectAttempt = nil
   if self.destroyed or not self.connecting or not attempt then return end
@@ -578,7 +579,7 @@ end
 
 Server:getter("listening", function(self) return self._handle ~= nil end)
 
-function Server:_onconnection(box, err)
+function Server:_on_connection(box, err)
   if not box then
     self:emit("error", errno_exception(err or "ECONNABORTED", "accept"))
     return

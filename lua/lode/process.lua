@@ -102,6 +102,24 @@ function process.emitWarning(warning, typ, code)
   end)
 end
 
+-- ---- stdio ----
+
+-- process.stdout / process.stderr: synchronous writers, as Node's are for files and terminals.
+local function std_writer(write, fd)
+  return {
+    fd = fd,
+    isTTY = core.guess_handle(fd) == "tty",
+    write = function(_, chunk, encoding, cb)
+      if type(encoding) == "function" then cb = encoding end
+      write(tostring(chunk))
+      if type(cb) == "function" then process.nextTick(cb) end
+      return true
+    end,
+  }
+end
+process.stdout = std_writer(core.write_stdout, 1)
+process.stderr = std_writer(core.write_stderr, 2)
+
 -- ---- exit ----
 
 local exiting = false

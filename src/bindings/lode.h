@@ -101,6 +101,7 @@ void lode_handle_register(lua_State *L, const char *mt, const luaL_Reg *extra);
 void lode_open_timer(lua_State *L);
 void lode_open_tcp(lua_State *L);
 void lode_open_spawn(lua_State *L);
+void lode_open_stdio(lua_State *L);
 void lode_open_fs(lua_State *L);
 void lode_open_http2(lua_State *L);
 

@@ -410,6 +410,7 @@ LUALIB_API int luaopen_lode_core(lua_State *L) {
   lode_open_timer(L);
   lode_open_tcp(L);
   lode_open_spawn(L);
+  lode_open_stdio(L);
   lode_open_fs(L);
   lode_open_http2(L);
   return 1;

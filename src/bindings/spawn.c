@@ -1,7 +1,7 @@
 /*
  * Child processes: core.pipe(owner) (a uv_pipe_t with the stream methods of stream.c, for a
  * child's stdio) and core.spawn(owner, file, args, options) (a uv_process_t). The process's
- * owner gets _onexit(exit_status, term_signal), then _onclose once closed. A running process
+ * owner gets _on_exit(exit_status, term_signal), then _onclose once closed. A running process
  * pins its owner; each pipe given to a child pins its owner until closed.
  */
 #include <signal.h>
@@ -59,7 +59,7 @@ static void on_child_exit(uv_process_t *p, int64_t exit_status, int term_signal)
   exit_arg e;
   e.status = exit_status;
   e.signal = term_signal;
-  lode_emit(h, "_onexit", push_exit, &e);
+  lode_emit(h, "_on_exit", push_exit, &e);
 }
 
 /* Reads a sequence of strings at |idx| into a NULL-terminated array (a userdata left on the

@@ -4,10 +4,10 @@
  * shutdown, and the protected dispatch of their events to the owner's methods.
  *
  * Events, each an owner method called through lode_pcall (missing methods are skipped):
- *   _onread(chunk)          a chunk; _onread(nil) at end of stream
- *   _onerror(name, msg)     a read error ("ECONNRESET", "connection reset by peer")
- *   _onwrite(id, err)       a queued write finished (err: nil or an error name)
- *   _onshutdown(err)        the write side is shut down (err: nil or an error name)
+ *   _on_read(chunk)          a chunk; _on_read(nil) at end of stream
+ *   _on_error(name, msg)     a read error ("ECONNRESET", "connection reset by peer")
+ *   _on_write(id, err)       a queued write finished (err: nil or an error name)
+ *   _on_shutdown(err)        the write side is shut down (err: nil or an error name)
  */
 #include <stdlib.h>
 #include <string.h>
@@ -140,15 +140,15 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   lode_handle *h = s->data;
   if (nread > 0) {
     chunk_arg c = {buf->base, (size_t)nread};
-    lode_emit(h, "_onread", push_chunk, &c);
+    lode_emit(h, "_on_read", push_chunk, &c);
   } else if (nread == UV_EOF) {
     chunk_arg c = {NULL, 0};
-    lode_emit(h, "_onread", push_chunk, &c);
+    lode_emit(h, "_on_read", push_chunk, &c);
   } else if (nread < 0) {
     int err = (int)nread;
     /* libuv keeps reading after an error unless told otherwise. */
     uv_read_stop(s);
-    lode_emit(h, "_onerror", push_read_error, &err);
+    lode_emit(h, "_on_error", push_read_error, &err);
   }
 }
 
@@ -201,13 +201,13 @@ static void on_write(uv_write_t *req, int status) {
   d.status = status;
   luaL_unref(h->S->L, LUA_REGISTRYINDEX, w->data_ref);
   free(w);
-  lode_emit(h, "_onwrite", push_write_done, &d);
+  lode_emit(h, "_on_write", push_write_done, &d);
 }
 
 /*
  * handle:write(data, id) where data is a string or a sequence of strings (one iovec each, no
  * concatenation). Returns true when every byte went out at once (no callback follows), false when
- * the write is queued (owner:_onwrite(id, err) follows; data must not change until then), or
+ * the write is queued (owner:_on_write(id, err) follows; data must not change until then), or
  * nil, msg, name (no callback).
  */
 static int l_write(lua_State *L) {
@@ -292,10 +292,10 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
   shutdown_req *r = (shutdown_req *)req;
   lode_handle *h = r->h;
   free(r);
-  lode_emit(h, "_onshutdown", lode_push_err_name, &status);
+  lode_emit(h, "_on_shutdown", lode_push_err_name, &status);
 }
 
-/* handle:shutdown() -> true (owner:_onshutdown(err) follows) | nil, msg, name. */
+/* handle:shutdown() -> true (owner:_on_shutdown(err) follows) | nil, msg, name. */
 static int l_shutdown(lua_State *L) {
   lode_handle *h = lode_stream_check(L, 1);
   shutdown_req *r = malloc(sizeof *r);

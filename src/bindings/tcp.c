@@ -3,11 +3,11 @@
  * socket options and addresses; core.getaddrinfo for host names.
  *
  * Events (owner methods, through lode_pcall):
- *   _onconnection(client_box)  a connection was accepted; the client box has no owner until
+ *   _on_connection(client_box)  a connection was accepted; the client box has no owner until
  *                              client:set_owner(obj) (unadopted boxes are closed by the GC)
- *   _onconnection(nil, name)   accepting failed
- *   _onconnect(err)            connect finished (err: nil or an error name)
- * and those of stream.c (_onread, _onerror, _onwrite, _onshutdown), and _onclose.
+ *   _on_connection(nil, name)   accepting failed
+ *   _on_connect(err)            connect finished (err: nil or an error name)
+ * and those of stream.c (_on_read, _on_error, _on_write, _on_shutdown), and _onclose.
  *
  * A listening, connecting or connected handle pins its owner until close.
  */
@@ -138,7 +138,7 @@ static int l_deliver_connection(lua_State *L) {
   }
   if (server->ref == LUA_NOREF) return 0; /* the box, if any, goes with the GC */
   lua_rawgeti(L, LUA_REGISTRYINDEX, server->ref);
-  if (lua_getfield(L, -1, "_onconnection") != LUA_TFUNCTION) return 0;
+  if (lua_getfield(L, -1, "_on_connection") != LUA_TFUNCTION) return 0;
   lua_insert(L, -2);
   if (rc == 0) {
     lua_pushvalue(L, 3);
@@ -157,7 +157,7 @@ static void on_connection(uv_stream_t *s, int status) {
   lua_State *L = S->L;
   if (S->loop == NULL) return;
   if (status < 0) {
-    lode_emit(h, "_onconnection", NULL, NULL);
+    lode_emit(h, "_on_connection", NULL, NULL);
     return;
   }
   lua_pushcfunction(L, l_deliver_connection);
@@ -187,10 +187,10 @@ static void on_connect(uv_connect_t *req, int status) {
   connect_req *c = (connect_req *)req;
   lode_handle *h = c->h;
   free(c);
-  lode_emit(h, "_onconnect", lode_push_err_name, &status);
+  lode_emit(h, "_on_connect", lode_push_err_name, &status);
 }
 
-/* tcp:connect(ip, port) -> true (owner:_onconnect(err) follows) | nil, msg, name. Pins. */
+/* tcp:connect(ip, port) -> true (owner:_on_connect(err) follows) | nil, msg, name. Pins. */
 static int l_connect(lua_State *L) {
   lode_handle *h = check_tcp(L, 1);
   const char *host = luaL_checkstring(L, 2);
