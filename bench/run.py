@@ -127,12 +127,14 @@ def free_port():
     return port
 
 
-def log_tail(path, n=3):
+def log_tail(path, n=2):
+    """The last messages of a log, leaving out stack traces (Lua's and Node's indented lines)."""
     try:
         with open(path, "rb") as f:
-            lines = [x.strip() for x in f.read().decode("utf-8", "replace").splitlines() if x.strip()]
+            raw = f.read().decode("utf-8", "replace").splitlines()
     except OSError:
         return ""
+    lines = [x.strip() for x in raw if x.strip() and not x[:1].isspace() and x.strip() != "stack traceback:"]
     return " | ".join(lines[-n:])[:300]
 
 
@@ -239,6 +241,9 @@ def h2load(args, url, timeout, log_file=None):
     if m:
         keys = ["total", "started", "done", "succeeded", "failed", "errored", "timeout"]
         res["requests"] = dict(zip(keys, map(int, m.groups())))
+    m = re.search(r"\((\d+)\) data", out)
+    if m:
+        res["data_bytes"] = int(m.group(1))
     m = re.search(r"time to 1st byte:\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", out)
     if m:
         vals = [duration(x) for x in m.groups()]
@@ -250,11 +255,13 @@ def h2load(args, url, timeout, log_file=None):
     return res
 
 
-def check_all_succeeded(res, n):
+def check_all_succeeded(res, n, body_len=None):
     q = res["requests"]
     if q["succeeded"] != n or q["total"] != n:
         raise Failed(f"{q['succeeded']} of {n} requests succeeded "
                      f"({q['failed']} failed, {q['errored']} errored, {q['timeout']} timeout)")
+    if body_len is not None and res.get("data_bytes") != n * body_len:
+        raise Failed(f"received {res.get('data_bytes')} body bytes, expected {n} x {body_len}")
 
 
 def percentile_from_log(path, pct):
@@ -274,24 +281,33 @@ def percentile_from_log(path, pct):
 # Gates: what a lode row needs before it can run (else "pending")
 
 def lode_probe(ctx, code, what):
+    """Runs `lode -e code` in the temporary folder; a failure makes the row pending, with lode's message."""
     key = ("probe", code)
     if key not in ctx:
         try:
-            r = subprocess.run([LODE, "-e", code], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, timeout=10, cwd=ctx["tmp"])
-            ctx[key] = r.returncode == 0
-        except (OSError, subprocess.TimeoutExpired):
-            ctx[key] = False
-    if not ctx[key]:
-        raise Pending(what)
+            r = subprocess.run([LODE, "-e", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, errors="replace", timeout=10, cwd=ctx["tmp"])
+            msg = next((x.strip() for x in r.stderr.splitlines() if x.strip()), "")
+            ctx[key] = None if r.returncode == 0 else msg
+        except (OSError, subprocess.TimeoutExpired) as e:
+            ctx[key] = str(e)
+    if ctx[key] is not None:
+        raise Pending(what + (f" ({ctx[key][:120]})" if ctx[key] else ""))
 
 
-def source_mentions(ctx, word):
-    key = ("grep", word)
+def lua_defines(ctx, method):
+    """Whether lode's Lua layer defines METHOD (`function X:method(` or `.method =`)."""
+    key = ("defines", method)
     if key not in ctx:
-        r = subprocess.run(["grep", "-rqw", word, os.path.join(REPO, "lua"), os.path.join(REPO, "src")],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        ctx[key] = r.returncode == 0
+        pat = re.compile(r"function\s+[\w.:]*[.:]" + method + r"\s*\(|[.]" + method + r"\s*=[^=]")
+        found = False
+        for root, _, files in os.walk(os.path.join(REPO, "lua")):
+            for name in files:
+                if name.endswith(".lua"):
+                    with open(os.path.join(root, name), errors="replace") as f:
+                        if pat.search(f.read()):
+                            found = True
+        ctx[key] = found
     return ctx[key]
 
 
@@ -317,13 +333,14 @@ def gate_example(name):
 
 def gate_tls(ctx):
     gate_http2(ctx)
-    lode_probe(ctx, 'assert(type(require("http2").createSecureServer) == "function")',
+    lode_probe(ctx, 'local fs = require "fs"; assert(require("http2").createSecureServer({ '
+                    'key = fs.readFileSync("key.pem"), cert = fs.readFileSync("cert.pem") }))',
                "no TLS server in lode yet")
 
 
 def gate_file(ctx):
     gate_http2(ctx)
-    if not source_mentions(ctx, "respondWithFile"):
+    if not lua_defines(ctx, "respondWithFile"):
         raise Pending("no respondWithFile in lode yet")
 
 
@@ -419,9 +436,12 @@ def run_rows(sc_id, server_list, ctx, measure):
     return rows
 
 
-def h2load_measure(n, c, m, path, ctx, tls=False, extra=(), bytes_per_req=None, warmup=False, p99=False):
+def h2load_measure(n, c, m, path, ctx, tls=False, extra=(), bytes_per_req=None, warmup=False, p99=False,
+                   body_len=11, check=None):
     def measure(running, r):
         url = f"{'https' if tls else 'http'}://127.0.0.1:{running.port}{path}"
+        if check:
+            check(url)
         if warmup and ctx["load"]["warmup"]:
             h2load(["-n", str(max(10000, c * 10)), "-c", str(c), "-m", str(m), "-t", "1", *extra], url,
                    ctx["load"]["timeout"])
@@ -430,7 +450,7 @@ def h2load_measure(n, c, m, path, ctx, tls=False, extra=(), bytes_per_req=None, 
                      ctx["load"]["timeout"], log_file)
         if not running.alive():
             raise Failed(running.died())
-        check_all_succeeded(res, n)
+        check_all_succeeded(res, n, body_len)
         r["req_s"] = res["req_s"]
         r["seconds"] = res["seconds"]
         r["requests"] = res["requests"]
@@ -473,22 +493,34 @@ def sc_tls(ctx, S):
 def sc_file(ctx, S):
     L = ctx["load"]
     return run_rows("file", [S["lode-file"], S["node-file"], S["nghttpd"]], ctx,
-                    h2load_measure(L["file_n"], 1, 1, "/big.bin", ctx, bytes_per_req=ctx["big_size"]))
+                    h2load_measure(L["file_n"], 1, 1, "/big.bin", ctx, bytes_per_req=ctx["big_size"],
+                                   body_len=ctx["big_size"]))
 
 
 def sc_file_tls(ctx, S):
     L = ctx["load"]
     return run_rows("file-tls", [S["lode-file-tls"], S["node-file-tls"], S["nghttpd-tls"]], ctx,
                     h2load_measure(L["file_n"], 1, 1, "/big.bin", ctx, tls=True,
-                                   bytes_per_req=ctx["big_size"]))
+                                   bytes_per_req=ctx["big_size"], body_len=ctx["big_size"]))
 
 
 def sc_upload(ctx, S):
     L = ctx["load"]
     big = os.path.join(ctx["tmp"], "www", "big.bin")
+    size = str(ctx["big_size"])
+
+    def check(url):
+        """One upload by nghttp first: the sink must answer with the number of bytes it read."""
+        try:
+            r = subprocess.run(["nghttp", "-d", big, url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, errors="replace", timeout=ctx["load"]["timeout"])
+        except subprocess.TimeoutExpired:
+            raise Failed("a single upload by nghttp did not finish")
+        if r.stdout.strip() != size:
+            raise Failed(f"the sink answered {r.stdout.strip()[:80]!r} to a {size}-byte upload")
     return run_rows("upload", [S["lode-upload"], S["node-upload"]], ctx,
                     h2load_measure(L["upload_n"], 1, 1, "/upload", ctx, extra=("-d", big),
-                                   bytes_per_req=ctx["big_size"]))
+                                   bytes_per_req=ctx["big_size"], body_len=len(size), check=check))
 
 
 def sc_client(ctx, S):
@@ -516,7 +548,7 @@ def sc_client(ctx, S):
                 if argv is None:
                     res = h2load(["-n", str(n), "-c", "1", "-m", "100", "-t", "1"],
                                  f"http://127.0.0.1:{running.port}/index.html", ctx["load"]["timeout"])
-                    check_all_succeeded(res, n)
+                    check_all_succeeded(res, n, 11)
                     r["req_s"], r["seconds"] = res["req_s"], res["seconds"]
                 else:
                     log = os.path.join(LOGS, f"client-{cid}.log")
@@ -668,9 +700,9 @@ METRIC_NAMES = {"req_s": "req/s", "mb_s": "MB/s", "p99_ms": "p99", "rss_peak_mb"
                 "kb_per_conn": "KB/conn", "wall_ms": "time"}
 
 
-def figure(sc_id, r):
+def figure(sc_id, r, full=True):
     if r.get("status") != "ok":
-        return f"{r.get('status')}: {r.get('reason', '')}"
+        return f"{r.get('status')}: {r.get('reason', '')}" if full else f"{r.get('status')} (see below)"
     if sc_id == "many":
         p99 = r.get("p99_ms")
         return f"{r['req_s']:,.0f} req/s, p99 " + (f"{p99:.1f} ms" if p99 is not None else "?")
@@ -717,7 +749,7 @@ def evaluate(sc):
 # ----------------------------------------------------------------------------------------------
 # Output
 
-def table_rows(results):
+def table_rows(results, full=True):
     """(scenario, server, figure, ratio, target, result) tuples, one per server row."""
     out = []
     for sc in results:
@@ -739,7 +771,7 @@ def table_rows(results):
                     result = f"{met}/{len(verdicts)} met"
                 else:
                     result = ""
-                target = ""
+                target = "—"
             else:
                 ratios, targets, results_ = [], [], []
                 for t in ts:
@@ -754,36 +786,37 @@ def table_rows(results):
                 ratio = ", ".join(ratios) or "—"
                 target = ", ".join(targets) or "—"
                 result = ", ".join(results_) or "—"
-            out.append((sc["title"] if first else "", r["label"], figure(sc["id"], r), ratio, target, result))
+            out.append((sc["title"] if first else "", r["label"], figure(sc["id"], r, full), ratio, target, result))
             first = False
     return out
 
 
 def print_table(results, meta):
     head = ("scenario", "server", "figure", "lode ÷ it", "target", "result")
-    rows = table_rows(results)
+    rows = table_rows(results, full=False)
     widths = [max(len(head[i]), *(len(x[i]) for x in rows)) for i in range(6)]
-    widths[2] = min(widths[2], 48)
-    line = lambda cells: "  ".join(c[:w].ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
     print()
     print(f"lode benchmark ({meta['mode']}), {meta['date']}, nproc {meta['nproc']}, "
           f"lode {meta['lode_commit']}, {meta['duration_s']:.0f} s")
     print(line(head))
     print(line(["-" * w for w in widths]))
-    prev_sc = None
+    first = True
     for x in rows:
-        if x[0] and prev_sc is not None:
+        if x[0] and not first:
             print()
-        prev_sc = x[0] or prev_sc
+        first = False
         print(line(x))
-    notes = []
+    reasons = {}
     for sc in results:
         for r in sc["servers"]:
-            if r["status"] != "ok" and len(figure(sc["id"], r)) > widths[2]:
-                notes.append(f"  {sc['id']} / {r['label']}: {r['status']}: {r.get('reason', '')}")
-    if notes:
-        print("\nreasons:")
-        print("\n".join(notes))
+            if r["status"] != "ok":
+                key = (r["label"], r["status"], r.get("reason", ""))
+                reasons.setdefault(key, []).append(sc["id"])
+    if reasons:
+        print("\nnot measured:")
+        for (label, status, reason), where in reasons.items():
+            print(f"  {label}: {status}: {reason}  [{', '.join(where)}]")
 
 
 def markdown(results, meta):
@@ -925,6 +958,9 @@ def main():
 
     t_start = time.monotonic()
     os.makedirs(LOGS, exist_ok=True)
+    for name in os.listdir(LOGS):          # this run's logs only
+        if name.endswith(".log"):
+            os.unlink(os.path.join(LOGS, name))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))   # children inherit it (ulimit -n)
     if hard != resource.RLIM_INFINITY and hard < load["idle"] + 100:
@@ -943,6 +979,7 @@ def main():
 
     def on_term(signum, frame):
         raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, on_term)      # also when started with SIGINT ignored (a background job)
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)
     try:
