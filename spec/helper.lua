@@ -39,10 +39,15 @@ function helper.run_loop(cond, timeout_ms, keep_uncaught)
     while not cond() do
       if not keep_uncaught then helper.check_uncaught() end
       if timed_out then error(string.format("run_loop: timed out after %d ms", timeout_ms), 0) end
-      if not core.alive() and not cond() then
-        error("run_loop: the loop has nothing left to do and the condition is still false", 0)
+      if not core.alive() then
+        -- Only nextTicks may be left: run them (run() drains the queue first), then judge.
+        lode.run("nowait")
+        if not cond() and not core.alive() then
+          error("run_loop: the loop has nothing left to do and the condition is still false", 0)
+        end
+      else
+        lode.run("once")
       end
-      lode.run("once")
     end
     if not keep_uncaught then helper.check_uncaught() end
   end)

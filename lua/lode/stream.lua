@@ -15,18 +15,22 @@
 -- destroy(self, err, cb), transform(self, chunk, enc, cb), flush(self, cb), or the same as
 -- _read, _write, _writev, _final, _destroy, _transform, _flush methods of a subclass/instance.
 --
+-- Subclasses: `local S = stream.Duplex:extend("S")`, and S's constructor must call
+-- `stream.Duplex.constructor(self, options)` first (Node's super(options)).
+--
 -- State lives in plain fields of the stream (no _readableState/_writableState tables), so
--- every property is a plain field read. Public, Node's names (read them, don't assign them
--- unless Node lets you): destroyed, closed, errored, readable, readableEnded, readableFlowing
--- (nil | true | false), readableLength, readableHighWaterMark, readableObjectMode,
--- readableEncoding, readableDidRead, writable, writableEnded, writableFinished, writableLength,
--- writableHighWaterMark, writableObjectMode, writableCorked, writableNeedDrain, allowHalfOpen.
+-- every property is a plain field read. Public, Node's names; read them, and change them only
+-- through the methods (pause/resume, cork/uncork, ...): destroyed, closed, errored,
+-- readable, readableEnded, readableFlowing (nil | true | false), readableLength,
+-- readableHighWaterMark, readableObjectMode, readableEncoding, readableDidRead, writable,
+-- writableEnded, writableFinished, writableLength, writableHighWaterMark, writableObjectMode,
+-- writableCorked, writableNeedDrain, allowHalfOpen.
 -- Internal fields a subclass may read (Node's state names in brackets):
 --   _ended [rState.ended: push(nil) seen], _reading, _readingMore (set it true to stop the
 --   preemptive read of maybeReadMore, as Http2Stream does), _resumeScheduled, _paused,
---   _errorEmitted, _closeEmitted, _hasReadable, _hasWritable,
+--   _errored [errored ~= nil], _errorEmitted, _closeEmitted, _hasReadable, _hasWritable,
 --   _wended [wState.ended], _writing, _pendingcb, _prefinished, _finalCalled,
---   writableBufferedCount() [wState.buffered.length].
+--   writableBufferedCount() [wState.buffered.length]; stream._errorOrDestroy(s, err).
 
 local EventEmitter = require "lode.events"
 local errors = require "lode.errors"
