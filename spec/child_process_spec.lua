@@ -13,6 +13,7 @@ local function wait_close(child)
   return res
 end
 
+
 describe("child_process.spawn", function()
   after_each(function() helper.verify_calls() end)
 

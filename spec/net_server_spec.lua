@@ -32,12 +32,22 @@ local function close(server)
   end
 end
 
+-- busted keeps only the last finally() of a test: cleanups accumulate here and run after each
+-- test, last first.
+local cleanups = {}
+local function defer(fn) cleanups[#cleanups + 1] = fn end
+after_each(function()
+  local list = cleanups
+  cleanups = {}
+  for i = #list, 1, -1 do list[i]() end
+end)
+
 describe("net.Server", function()
   after_each(function() helper.verify_calls() end)
 
   it("listens on 127.0.0.1 port 0 and reports a free port", function()
     local server = echo_server()
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     local port = listen(server, "127.0.0.1")
     assert.is_true(server.listening)
     local a = server:address()
@@ -47,7 +57,7 @@ describe("net.Server", function()
 
   it("listens on :: by default, like Node", function()
     local server = echo_server()
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     listen(server)
     assert.equal("::", server:address().address)
     assert.equal("IPv6", server:address().family)
@@ -55,7 +65,7 @@ describe("net.Server", function()
 
   it("takes listen({ port =, host = }, cb)", function()
     local server = echo_server()
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     local done = false
     server:listen({ port = 0, host = "127.0.0.1" }, helper.must_call(function() done = true end))
     assert.is_false(server.listening and false)
@@ -65,7 +75,7 @@ describe("net.Server", function()
 
   it("emits 'listening' asynchronously", function()
     local server = echo_server()
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     local fired = false
     server:on("listening", function() fired = true end)
     server:listen(0, "127.0.0.1")
@@ -75,7 +85,7 @@ describe("net.Server", function()
 
   it("echoes to Node's net client #interop", function()
     local server = echo_server()
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     local port = listen(server, "127.0.0.1")
     local res = node("const s=require('net').connect(" .. port .. ",'127.0.0.1',()=>{s.write('hi');s.end()});"
       .. "s.on('data',d=>process.stdout.write(d))")
@@ -95,10 +105,10 @@ describe("net.Server", function()
       }
       socket:finish()
     end))
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     local port = listen(server, "127.0.0.1")
     local client = net.connect(port, "127.0.0.1")
-    finally(function() client:destroy() end)
+    defer(function() client:destroy() end)
     local client_port
     client:on("connect", function() client_port = client.localPort end)
     local ended = false
@@ -114,7 +124,7 @@ describe("net.Server", function()
 
   it("reports EADDRINUSE with Node's message", function()
     local a = echo_server()
-    finally(function() close(a) end)
+    defer(function() close(a) end)
     local port = listen(a, "127.0.0.1")
     local b = echo_server()
     local err
@@ -137,7 +147,7 @@ describe("net.Server", function()
 
   it("raises ERR_SERVER_ALREADY_LISTEN when listening twice", function()
     local server = echo_server()
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     listen(server, "127.0.0.1")
     helper.assert_throws(function() server:listen(0) end, { code = "ERR_SERVER_ALREADY_LISTEN" })
   end)
@@ -173,7 +183,7 @@ describe("net.Server", function()
 
   it("listens and connects on IPv6 ::1", function()
     local server = echo_server()
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     local port = listen(server, "::1")
     assert.same({ address = "::1", family = "IPv6", port = port }, server:address())
     local got = {}
@@ -200,7 +210,7 @@ describe("net.Server", function()
     end
     collectgarbage()
     collectgarbage()
-    finally(function() close(weak[1]) end)
+    defer(function() close(weak[1]) end)
     assert.is_not_nil(weak[1]) -- pinned by its open handle
     local got, closed = {}, false
     local client = net.connect(port, "127.0.0.1")
@@ -217,7 +227,7 @@ describe("net.Server", function()
 
   it("unref() lets the loop end while listening", function()
     local server = echo_server()
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     listen(server, "127.0.0.1")
     assert.is_true(server._handle:has_ref())
     server:unref()
@@ -235,7 +245,7 @@ describe("net.Server", function()
         socket:finish(table.concat(got))
       end)
     end)
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     local port = listen(server, "127.0.0.1")
     local client = net.connect(port, "127.0.0.1")
     local got, closed = {}, false
@@ -248,7 +258,7 @@ describe("net.Server", function()
 
   it("runs the echo example, driven by Node #interop", function()
     local ex = child_process.spawn(helper.lode, { helper.root .. "/examples/net_echo_server.lua" })
-    finally(function() ex:kill() end)
+    defer(function() ex:kill() end)
     local out = {}
     ex.stdout:on("data", function(d) out[#out + 1] = d end)
     helper.run_loop(function() return table.concat(out):find("\n") ~= nil end)

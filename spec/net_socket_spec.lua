@@ -32,12 +32,22 @@ local function collect(socket)
   return res
 end
 
+-- busted keeps only the last finally() of a test: cleanups accumulate here and run after each
+-- test, last first.
+local cleanups = {}
+local function defer(fn) cleanups[#cleanups + 1] = fn end
+after_each(function()
+  local list = cleanups
+  cleanups = {}
+  for i = #list, 1, -1 do list[i]() end
+end)
+
 describe("net.Socket", function()
   after_each(function() helper.verify_calls() end)
 
   it("connects to a lode server and echoes (connect, ready, end, close)", function()
     local server = echo_server()
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     local port = listen(server)
     local events = {}
     local client = net.connect(port, "127.0.0.1", helper.must_call(function()
@@ -62,10 +72,10 @@ describe("net.Socket", function()
 
   it("knows its addresses once connected", function()
     local server = echo_server()
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     local port = listen(server)
     local client = net.connect({ port = port, host = "127.0.0.1" })
-    finally(function() client:destroy() end)
+    defer(function() client:destroy() end)
     local ok = false
     client:on("connect", function() ok = true end)
     helper.run_loop(function() return ok end)
@@ -82,7 +92,7 @@ describe("net.Socket", function()
 
   it("Socket.new() then socket:connect() works", function()
     local server = echo_server()
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     local port = listen(server)
     local client = net.Socket.new()
     assert.is_true(client.pending)
@@ -101,7 +111,7 @@ describe("net.Socket", function()
       s.listen(0, '127.0.0.1', () => console.log(s.address().port));
       process.stdin.on('end', () => process.exit(0)); process.stdin.resume();
     ]] })
-    finally(function() proc:kill() end)
+    defer(function() proc:kill() end)
     local out = {}
     proc.stdout:on("data", function(d) out[#out + 1] = d end)
     helper.run_loop(function() return table.concat(out):find("\n") ~= nil end, 10000)
@@ -116,7 +126,7 @@ describe("net.Socket", function()
 
   it("resolves localhost", function()
     local server = echo_server()
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     local port = listen(server)
     local client = net.connect(port, "localhost")
     local res = collect(client)
@@ -165,10 +175,10 @@ describe("net.Socket", function()
 
   it("setTimeout emits 'timeout' on an idle socket and keeps it open", function()
     local server = echo_server()
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     local port = listen(server)
     local client = net.connect(port, "127.0.0.1")
-    finally(function() client:destroy() end)
+    defer(function() client:destroy() end)
     local fired = 0
     client:setTimeout(50, helper.must_call(function() fired = fired + 1 end))
     assert.equal(50, client.timeout)
@@ -180,10 +190,10 @@ describe("net.Socket", function()
 
   it("activity postpones the timeout", function()
     local server = echo_server()
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     local port = listen(server)
     local client = net.connect(port, "127.0.0.1")
-    finally(function() client:destroy() end)
+    defer(function() client:destroy() end)
     local fired = false
     client:setTimeout(80, function() fired = true end)
     client:resume()
@@ -202,7 +212,7 @@ describe("net.Socket", function()
       end)
       socket:resume()
     end)
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     local port = listen(server)
     local client = net.connect({ port = port, host = "127.0.0.1", allowHalfOpen = true })
     local res = collect(client)
@@ -217,7 +227,7 @@ describe("net.Socket", function()
 
   it("without allowHalfOpen the socket ends its side when the peer ends", function()
     local server = net.createServer(function(socket) socket:finish("only this") end)
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     local port = listen(server)
     local client = net.connect(port, "127.0.0.1")
     local res = collect(client)
@@ -228,7 +238,7 @@ describe("net.Socket", function()
 
   it("echoes 8 MiB byte-exact with backpressure ('drain')", function()
     local server = echo_server()
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     local port = listen(server)
     local client = net.connect(port, "127.0.0.1")
     local parts = {}
@@ -269,7 +279,7 @@ describe("net.Socket", function()
 
   it("destroy(err) emits that error and 'close' with hadError", function()
     local server = echo_server()
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     local port = listen(server)
     local client = net.connect(port, "127.0.0.1")
     local res = collect(client)
@@ -283,7 +293,7 @@ describe("net.Socket", function()
 
   it("can be destroyed from inside its own 'data' callback", function()
     local server = net.createServer(function(socket) socket:write("a") end)
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     local port = listen(server)
     local client = net.connect(port, "127.0.0.1")
     local closed = false
@@ -297,7 +307,7 @@ describe("net.Socket", function()
 
   it("keeps connecting and talking when nothing references it (GC)", function()
     local server = echo_server()
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     local port = listen(server)
     local got, closed = {}, false
     do
@@ -318,10 +328,10 @@ describe("net.Socket", function()
 
   it("setNoDelay and setKeepAlive return the socket", function()
     local server = echo_server()
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     local port = listen(server)
     local client = net.connect(port, "127.0.0.1")
-    finally(function() client:destroy() end)
+    defer(function() client:destroy() end)
     local ok = false
     client:on("connect", function() ok = true end)
     helper.run_loop(function() return ok end)
@@ -331,10 +341,10 @@ describe("net.Socket", function()
 
   it("unref() and ref() toggle the handle's hold on the loop", function()
     local server = echo_server()
-    finally(function() close(server) end)
+    defer(function() close(server) end)
     local port = listen(server)
     local client = net.connect(port, "127.0.0.1")
-    finally(function() client:destroy() end)
+    defer(function() client:destroy() end)
     client:unref()
     assert.is_false(client._handle:has_ref())
     client:ref()

@@ -23,20 +23,33 @@ echo "== busted"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export LODE_TEST_BUILD="$PWD/$dir"
-log=$(mktemp)
-set +e
-"$dir/lode" /usr/bin/busted --output=utfTerminal "$@" spec 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-set -e
-# busted's summary: "N successes / N failures / N errors / N pending : T seconds"
-summary=$(grep -aE '[0-9]+ successes? / [0-9]+ failures? / [0-9]+ errors?' "$log" | tail -1 | sed 's/\x1b\[[0-9;]*m//g')
-rm -f "$log"
-ok=$(echo "$summary" | grep -oE '^[0-9]+' || echo 0)
-failed=$(echo "$summary" | grep -oE '[0-9]+ failures?' | grep -oE '[0-9]+' || echo 0)
-errors=$(echo "$summary" | grep -oE '[0-9]+ errors?' | grep -oE '[0-9]+' || echo 0)
-if [ -z "$summary" ]; then
-  echo "tools/test.sh: busted printed no summary (status $status)" >&2
-  failed=1
-fi
-echo "specs: ${ok} passed, $((failed + errors)) failed"
-[ "$status" -eq 0 ] && [ $((failed + errors)) -eq 0 ]
+# Each spec file runs in a process of its own: one file's leftovers (a listener, a server it
+# failed to close) cannot change another's result, and a crash names its file.
+files=("$@")
+[ ${#files[@]} -gt 0 ] || mapfile -t files < <(find spec -name '*_spec.lua' | LC_ALL=C sort)
+passed=0; failed=0; bad_files=()
+for f in "${files[@]}"; do
+  log=$(mktemp)
+  set +e
+  timeout 600 "$dir/lode" /usr/bin/busted --output=utfTerminal "$f" >"$log" 2>&1
+  status=$?
+  set -e
+  summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -aE '[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors?' | tail -1)
+  ok=$(echo "$summary" | grep -oE '^[0-9]+' || echo 0)
+  nf=$(echo "$summary" | grep -oE '[0-9]+ failures?' | grep -oE '[0-9]+' || echo 0)
+  ne=$(echo "$summary" | grep -oE '[0-9]+ errors?' | grep -oE '[0-9]+' || echo 0)
+  passed=$((passed + ${ok:-0}))
+  if [ -z "$summary" ] || [ "$status" -ne 0 ] || [ $((nf + ne)) -ne 0 ]; then
+    failed=$((failed + nf + ne))
+    [ -z "$summary" ] || [ $((nf + ne)) -eq 0 ] && failed=$((failed + 1))
+    bad_files+=("$f")
+    echo "-- $f: FAILED (status $status)"
+    sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -av "^\s*no file" | tail -60
+  else
+    echo "-- $f: ${summary%% :*}"
+  fi
+  rm -f "$log"
+done
+[ ${#bad_files[@]} -eq 0 ] || echo "failed files: ${bad_files[*]}"
+echo "specs: ${passed} passed, ${failed} failed"
+[ ${#bad_files[@]} -eq 0 ]

@@ -270,7 +270,6 @@ local function read_start(self)
       self._handleReading = true
     else
       self:destroy(errno_exception(code or "EINVAL", "read"))
-      return msg
     end
   end
 end

@@ -271,16 +271,20 @@ static int ls_trailers(lua_State *L) {
   return 1;
 }
 
-/* stream:write(str[, end]) */
+/* stream:write(str[, end[, notify]]): with |notify|, owner:_onwritten() follows once the bytes
+   have left (or were dropped). The cookie is the string's registry ref, shifted, with the
+   notify flag in bit 0. */
 static int ls_write(lua_State *L) {
   l_stream *b = check_stream(L, 1);
   size_t len;
   const char *data = luaL_checklstring(L, 2, &len);
   int ref, rc;
+  intptr_t cookie;
   STREAM_OPEN(L, b);
   lua_pushvalue(L, 2);
   ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  rc = lode_stream_write(b->st, (const uint8_t *)data, len, (void *)(intptr_t)ref);
+  cookie = ((intptr_t)ref << 1) | (lua_toboolean(L, 4) ? 1 : 0);
+  rc = lode_stream_write(b->st, (const uint8_t *)data, len, (void *)cookie);
   if (rc < 0) {
     luaL_unref(L, LUA_REGISTRYINDEX, ref);
     return push_fail(L, rc);
@@ -385,11 +389,34 @@ static int ls_state(lua_State *L) {
   return 1;
 }
 
+/* The box doubles as Http2Stream.state: fields other than methods read nghttp2's state. */
+static int ls_index(lua_State *L) {
+  lua_settop(L, 2);
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+  lua_pop(L, 1);
+  if (lua_type(L, 2) != LUA_TSTRING) return 0;
+  ls_state(L);
+  lua_pushvalue(L, 2);
+  lua_rawget(L, -2);
+  return 1;
+}
+
+static int ls_pairs(lua_State *L) {
+  lua_pushcfunction(L, ls_state);
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 1);
+  lua_getglobal(L, "next");
+  lua_insert(L, -2);
+  lua_pushnil(L);
+  return 3;
+}
+
 static const luaL_Reg stream_methods[] = {
   {"setowner", ls_setowner}, {"respond", ls_respond}, {"info", ls_info}, {"trailers", ls_trailers},
   {"write", ls_write}, {"finish", ls_finish}, {"rst", ls_rst}, {"push", ls_push},
   {"priority", ls_priority}, {"pause", ls_pause}, {"id", ls_id}, {"queued", ls_queued},
-  {"state", ls_state}, {NULL, NULL}
+  {"getstate", ls_state}, {NULL, NULL}
 };
 
 /* ---- session events (from the core) ---- */
@@ -432,7 +459,10 @@ static void on_headers(lode_session *s, lode_stream *st, int cat, const nghttp2_
     }
     rc = lode_pcall(S, L, cat == LODE_HCAT_PUSH ? 6 : 5, 0);
     /* A Lua error in the handler resets this stream only. */
-    if (rc != LUA_OK && sb->st) lode_stream_rst(sb->st, NGHTTP2_INTERNAL_ERROR);
+    if (rc != LUA_OK && sb->st) {
+      if (push_box_method(L, sb->ref, "_onhandlererror")) lode_pcall(S, L, 1, 0);
+      if (sb->st) lode_stream_rst(sb->st, NGHTTP2_INTERNAL_ERROR);
+    }
     (void)s;
   } else {
     l_stream *sb = lode_stream_user(st);
@@ -480,8 +510,8 @@ static void on_chunk_done(lode_session *s, lode_stream *st, void *cookie, int st
   lua_State *L = b->S->L;
   l_stream *sb = st ? lode_stream_user(st) : NULL;
   (void)s;
-  luaL_unref(L, LUA_REGISTRYINDEX, (int)(intptr_t)cookie);
-  if (sb == NULL || !push_box_method(L, sb->ref, "_onwritten")) return;
+  luaL_unref(L, LUA_REGISTRYINDEX, (int)((intptr_t)cookie >> 1));
+  if (!((intptr_t)cookie & 1) || sb == NULL || !push_box_method(L, sb->ref, "_onwritten")) return;
   lua_pushinteger(L, status);
   lode_pcall(b->S, L, 2, 0);
 }
@@ -972,6 +1002,13 @@ void lode_open_http2(lua_State *L) {
   };
   register_mt(L, SERVER_MT, server_methods);
   register_mt(L, SESSION_MT, session_methods);
-  register_mt(L, STREAM_MT, stream_methods);
+  luaL_newmetatable(L, STREAM_MT);
+  lua_newtable(L);
+  luaL_setfuncs(L, stream_methods, 0);
+  lua_pushcclosure(L, ls_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, ls_pairs);
+  lua_setfield(L, -2, "__pairs");
+  lua_pop(L, 1);
   luaL_setfuncs(L, fns, 0);
 }

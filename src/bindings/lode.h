@@ -68,6 +68,7 @@ typedef union {
   uv_pipe_t pipe;
   uv_tty_t tty;
   uv_signal_t signal;
+  uv_process_t process;
 } lode_uv_any;
 
 /*
@@ -97,6 +98,19 @@ void lode_handle_unpin(lua_State *L, lode_handle *h);
 /* Registers the methods every handle has (close, ref, unref, hasRef) plus |extra| on |mt|. */
 void lode_handle_register(lua_State *L, const char *mt, const luaL_Reg *extra);
 
+/* ---- uv_stream_t handles (stream.c): tcp sockets, pipes, stdio, TLS over tcp ---- */
+
+/* Pushes an event's arguments; runs inside a protected call, so it may allocate. Returns nargs. */
+typedef int (*lode_push_fn)(lua_State *L, void *ud);
+/* Calls the owner's |method| with what |push| pushes, protected (missing methods are skipped). */
+void lode_emit(lode_handle *h, const char *method, lode_push_fn push, void *ud);
+/* A lode_push_fn for a libuv error code: pushes its name and message. */
+int lode_push_err_name(lua_State *L, void *ud);
+lode_handle *lode_stream_check(lua_State *L, int i);
+void lode_stream_init(lode_handle *h);
+/* Registers |mt| with the stream methods (read_start, write, shutdown, ...) plus |extra|. */
+void lode_stream_register(lua_State *L, const char *mt, const luaL_Reg *extra);
+
 /* Per-type openers (one file each), each adding its functions to the table on top. */
 void lode_open_timer(lua_State *L);
 void lode_open_tcp(lua_State *L);
@@ -104,6 +118,7 @@ void lode_open_spawn(lua_State *L);
 void lode_open_stdio(lua_State *L);
 void lode_open_fs(lua_State *L);
 void lode_open_http2(lua_State *L);
+void lode_open_tls(lua_State *L);
 
 LUALIB_API int luaopen_lode_core(lua_State *L);
 

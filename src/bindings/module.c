@@ -147,10 +147,41 @@ int lode_pcall(lode_state *S, lua_State *L, int nargs, int nres) {
   return rc;
 }
 
+/* Finds |method| on the table at |idx| and its class chain with raw reads only: outside a
+   protected call no Lua code (an __index function, a getter) may run, since nothing would catch
+   its error. lode classes keep methods in class tables linked by __index tables, so this finds
+   them all. Pushes the value found (or nil). */
+static void raw_lookup(lua_State *L, int idx, const char *method) {
+  int depth;
+  idx = lua_absindex(L, idx);
+  lua_pushvalue(L, idx);
+  for (depth = 0; depth < 32 && lua_istable(L, -1); depth++) {
+    lua_pushstring(L, method);
+    if (lua_rawget(L, -2) != LUA_TNIL) {
+      lua_remove(L, -2);
+      return;
+    }
+    lua_pop(L, 1);
+    if (!lua_getmetatable(L, -1)) break;
+    lua_remove(L, -2);
+    /* Follow __index when it is a table; a function __index (a class with getters) means the
+       metatable is itself the class that holds the methods. */
+    lua_pushliteral(L, "__index");
+    if (lua_rawget(L, -2) == LUA_TTABLE) {
+      lua_remove(L, -2);
+    } else {
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  lua_pushnil(L);
+}
+
 int lode_push_method(lua_State *L, int ref, const char *method) {
   if (ref == LUA_NOREF || ref == LUA_REFNIL) return 0;
   lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
-  if (lua_getfield(L, -1, method) != LUA_TFUNCTION) {
+  raw_lookup(L, -1, method);
+  if (!lua_isfunction(L, -1)) {
     lua_pop(L, 2);
     return 0;
   }
@@ -413,6 +444,7 @@ LUALIB_API int luaopen_lode_core(lua_State *L) {
   lode_open_stdio(L);
   lode_open_fs(L);
   lode_open_http2(L);
+  lode_open_tls(L);
   return 1;
 }
 

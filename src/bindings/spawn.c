@@ -13,15 +13,7 @@
 #define PIPE_MT "lode.pipe"
 #define PROCESS_MT "lode.process"
 
-/* lode_uv_any (lode.h) has no uv_process_t member; the union is large enough for one. */
-#define PROC(h) ((uv_process_t *)&(h)->uv)
-_Static_assert(sizeof(uv_process_t) <= sizeof(lode_uv_any), "lode_uv_any holds a uv_process_t");
-
-/* From stream.c. */
-typedef int (*lode_push_fn)(lua_State *L, void *ud);
-void lode_emit(lode_handle *h, const char *method, lode_push_fn push, void *ud);
-void lode_stream_init(lode_handle *h);
-void lode_stream_register(lua_State *L, const char *mt, const luaL_Reg *extra);
+#define PROC(h) (&(h)->uv.process)
 
 /* core.pipe(owner) -> box */
 static int l_pipe(lua_State *L) {

@@ -7,10 +7,6 @@
 
 #include "lode.h"
 
-/* stream.c's shared stream plumbing. */
-void lode_stream_init(lode_handle *h);
-void lode_stream_register(lua_State *L, const char *mt, const luaL_Reg *extra);
-
 #define STDIO_MT "lode.stdio"
 
 static int l_stdio(lua_State *L) {

@@ -18,14 +18,6 @@
 #define STREAM_MARK "__lode_stream"
 #define SMALL_BUFS 16
 
-/* From here, used by tcp.c and spawn.c (lode.h is shared and carries only the openers). */
-typedef int (*lode_push_fn)(lua_State *L, void *ud);
-void lode_emit(lode_handle *h, const char *method, lode_push_fn push, void *ud);
-int lode_push_err_name(lua_State *L, void *ud);
-lode_handle *lode_stream_check(lua_State *L, int i);
-void lode_stream_init(lode_handle *h);
-void lode_stream_register(lua_State *L, const char *mt, const luaL_Reg *extra);
-
 /* ---- protected dispatch ---- */
 
 typedef struct {

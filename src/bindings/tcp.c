@@ -18,14 +18,6 @@
 
 #define TCP_MT "lode.tcp"
 
-/* From stream.c. */
-typedef int (*lode_push_fn)(lua_State *L, void *ud);
-void lode_emit(lode_handle *h, const char *method, lode_push_fn push, void *ud);
-int lode_push_err_name(lua_State *L, void *ud);
-lode_handle *lode_stream_check(lua_State *L, int i);
-void lode_stream_init(lode_handle *h);
-void lode_stream_register(lua_State *L, const char *mt, const luaL_Reg *extra);
-
 static lode_handle *check_tcp(lua_State *L, int i) { return lode_handle_check(L, i, TCP_MT); }
 
 /* Makes a closed-box-first tcp handle with the owner at |owner_idx|; returns NULL (box on the

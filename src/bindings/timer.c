@@ -12,18 +12,17 @@ static void on_timer(uv_timer_t *t) {
   lua_State *L = S->L;
   int ref = h->ref;
   if (ref == LUA_NOREF) return;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+  if (!lode_push_method(L, ref, "_ontimeout")) {
+    if (uv_timer_get_repeat(t) == 0) lode_handle_unpin(L, h);
+    return;
+  }
   if (uv_timer_get_repeat(t) == 0) {
-    /* A one-shot timer is inactive now: the pin goes before the callback may restart it. */
+    /* A one-shot timer is inactive now: the pin goes before the callback may restart it (the
+       owner stays on the stack meanwhile). */
     luaL_unref(L, LUA_REGISTRYINDEX, ref);
     h->ref = LUA_NOREF;
   }
-  if (lua_getfield(L, -1, "_ontimeout") == LUA_TFUNCTION) {
-    lua_insert(L, -2);
-    lode_pcall(S, L, 1, 0);
-  } else {
-    lua_pop(L, 2);
-  }
+  lode_pcall(S, L, 1, 0);
 }
 
 static int l_timer(lua_State *L) {

@@ -35,7 +35,7 @@ struct lode_stream {
   chunk *head, *tail;
   size_t queued;          /* bytes not yet handed to nghttp2 */
   unsigned has_provider : 1, deferred : 1, eof : 1, want_trailers : 1, trailers_asked : 1;
-  unsigned paused : 1, hdr_overflow : 1, closed : 1, rst_calm : 1;
+  unsigned paused : 1, hdr_overflow : 1, closed : 1, rst_calm : 1, got_final : 1;
   size_t unconsumed;      /* received bytes not given back while paused */
   /* incoming header block */
   hdr *hdrs;
@@ -521,6 +521,18 @@ static void headers_complete(lode_session *s, lode_stream *st, int end_stream) {
   }
   ev = ev_new(s, EV_HEADERS, st);
   if (ev == NULL) return;
+  if (s->type == LODE_SESSION_CLIENT && (st->hcat == LODE_HCAT_RESPONSE || st->hcat == LODE_HCAT_TRAILERS) &&
+      !st->got_final) {
+    /* nghttp2 calls the block after a 1xx "HEADERS"; what the client sees is the status. */
+    nghttp2_vec n = st->nhdrs ? nghttp2_rcbuf_get_buf(st->hdrs[0].name) : (nghttp2_vec){NULL, 0};
+    nghttp2_vec v = st->nhdrs ? nghttp2_rcbuf_get_buf(st->hdrs[0].value) : (nghttp2_vec){NULL, 0};
+    if (n.len == 7 && memcmp(n.base, ":status", 7) == 0 && v.len > 0 && v.base[0] == '1') {
+      st->hcat = LODE_HCAT_INFO;
+    } else {
+      st->hcat = LODE_HCAT_RESPONSE;
+      st->got_final = 1;
+    }
+  }
   ev->hdrs = st->hdrs;
   ev->nhdrs = st->nhdrs;
   ev->cat = st->hcat;
@@ -866,6 +878,9 @@ static lode_session *session_alloc(lode_engine *e, int type, const lode_session_
   nghttp2_option_set_max_settings(o, s->opts.max_settings ? s->opts.max_settings : 32);
   nghttp2_option_set_max_deflate_dynamic_table_size(o, s->opts.max_deflate_dynamic_table_size);
   nghttp2_option_set_max_outbound_ack(o, 1000);
+  /* Closed streams are kept only for the priority tree, which lode does not need: without this
+     option, a peer that never limits concurrency makes nghttp2 retain every closed stream. */
+  nghttp2_option_set_no_closed_streams(o, 1);
   if (type == LODE_SESSION_SERVER) rc = nghttp2_session_server_new2(&s->ng, callbacks(), s, o);
   else rc = nghttp2_session_client_new2(&s->ng, callbacks(), s, o);
   nghttp2_option_del(o);

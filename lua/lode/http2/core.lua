@@ -1,0 +1,1169 @@
+-- Node's lib/internal/http2/core.js for lode: Http2Session, ServerHttp2Session,
+-- ClientHttp2Session, Http2Stream (a Duplex), ServerHttp2Stream, ClientHttp2Stream, Http2Server.
+--
+-- The binding (src/bindings/http2.c) owns the wire; this file owns argument validation, state
+-- flags and events. Native events arrive as methods on the owner objects (_onstream, _ondata,
+-- _onclose, ...), one per event kind.
+local core = require "lode_core"
+local EventEmitter = require "lode.events"
+local Duplex = require("lode.stream").Duplex
+local errors = require "lode.errors"
+local headers_mod = require "lode.http2.headers"
+local settings_mod = require "lode.http2.settings"
+local constants = require "lode.http2.constants"
+local process = require "lode.process"
+local timers = require "lode.timers"
+
+local nextTick = process.nextTick
+local to_nv = headers_mod.to_nv
+local type, select, error, tostring, math_type = type, select, error, tostring, math.type
+
+core.http2_setup {
+  sensitive = headers_mod.sensitiveHeaders,
+  headers_mt = headers_mod.HEADERS_MT,
+  single = headers_mod.SINGLE_VALUE,
+}
+
+local NO_ERROR, INTERNAL_ERROR, CANCEL = 0, 2, 8
+local FLAG_END_STREAM = 0x1
+local END_STREAM, WANT_TRAILERS = 1, 2
+local HCAT_RESPONSE, HCAT_INFO, HCAT_TRAILERS = 1, 2, 3
+
+local M = {}
+
+local function error_name(code)
+  return constants.error_name and constants.error_name(code) or tostring(code)
+end
+
+-- ---- helpers ----------------------------------------------------------------------------------
+
+local date_cache, date_sec = nil, -1
+local function utc_date()
+  local now = os.time()
+  if now ~= date_sec then
+    date_sec = now
+    date_cache = os.date("!%a, %d %b %Y %H:%M:%S GMT", now)
+  end
+  return date_cache
+end
+
+-- Settings table -> { id, value, ... } for the binding.
+local SETTING_IDS = {
+  { "headerTableSize", 1 }, { "enablePush", 2 }, { "maxConcurrentStreams", 3 },
+  { "initialWindowSize", 4 }, { "maxFrameSize", 5 }, { "maxHeaderListSize", 6 },
+  { "enableConnectProtocol", 8 },
+}
+local function settings_list(s)
+  local out = {}
+  for _, e in ipairs(SETTING_IDS) do
+    local v = s[e[1]]
+    if v ~= nil then
+      if type(v) == "boolean" then v = v and 1 or 0 end
+      out[#out + 1] = e[2]
+      out[#out + 1] = v
+    end
+  end
+  if s.customSettings then
+    for id, v in pairs(s.customSettings) do
+      out[#out + 1] = id
+      out[#out + 1] = v
+    end
+  end
+  return out
+end
+
+local function check_int_option(options, name, min, max)
+  local v = options[name]
+  if v == nil then return end
+  if type(v) ~= "number" then
+    error(errors.ERR_INVALID_ARG_TYPE("options." .. name, "number", v), 3)
+  end
+  if v < min or (max and v > max) then
+    error(errors.ERR_OUT_OF_RANGE("options." .. name, (max and (">= " .. min .. " and <= " .. max)
+      or (">= " .. min)), v), 3)
+  end
+end
+
+-- The options the binding reads, from Node's createServer/connect options.
+local function native_options(options, is_server)
+  options = options or {}
+  if type(options) ~= "table" then
+    error(errors.ERR_INVALID_ARG_TYPE("options", "Object", options), 3)
+  end
+  for _, k in ipairs { "maxDeflateDynamicTableSize", "maxSettings", "maxSessionMemory",
+    "maxHeaderListPairs", "maxOutstandingPings", "maxSendHeaderBlockLength",
+    "peerMaxConcurrentStreams", "maxSessionInvalidFrames", "maxSessionRejectedStreams",
+    "maxReservedRemoteStreams" } do
+    check_int_option(options, k, 0)
+  end
+  local s = settings_mod.validate(options.settings or {})
+  local user = {}
+  for k, v in pairs(s) do user[k] = v end
+  -- Large windows unless the user says otherwise: Node's 64 KiB window is what made it slow.
+  if user.initialWindowSize == nil then user.initialWindowSize = 8 * 1024 * 1024 end
+  if is_server == false and user.enablePush == nil then user.enablePush = true end
+  local pairs_limit = options.maxHeaderListPairs or 128
+  if pairs_limit < 4 then pairs_limit = 4 end
+  return {
+    settings = settings_list(user),
+    maxHeaderListPairs = pairs_limit,
+    maxHeaderListSize = s.maxHeaderListSize or 65535,
+    maxReservedRemoteStreams = options.maxReservedRemoteStreams,
+    peerMaxConcurrentStreams = options.peerMaxConcurrentStreams,
+    maxSendHeaderBlockLength = options.maxSendHeaderBlockLength,
+    maxSettings = options.maxSettings,
+    maxDeflateDynamicTableSize = options.maxDeflateDynamicTableSize,
+    paddingStrategy = options.paddingStrategy,
+  }, s
+end
+
+-- ---- the socket proxy -------------------------------------------------------------------------
+
+local FORBIDDEN = { destroy = true, emit = true, ["end"] = true, finish = true, pause = true,
+  read = true, resume = true, write = true, setEncoding = true, setKeepAlive = true,
+  setNoDelay = true }
+
+local function socket_proxy(session)
+  return setmetatable({}, {
+    __name = "Http2SessionSocket",
+    __index = function(_, k)
+      if FORBIDDEN[k] then
+        return function() error(errors.ERR_HTTP2_NO_SOCKET_MANIPULATION(), 2) end
+      end
+      local box = rawget(session, "_box")
+      if k == "remoteAddress" or k == "remotePort" or k == "remoteFamily" then
+        local a = box and box:address(true)
+        if not a then return nil end
+        return (k == "remoteAddress" and a.address) or (k == "remotePort" and a.port) or a.family
+      elseif k == "localAddress" or k == "localPort" or k == "localFamily" then
+        local a = box and box:address(false)
+        if not a then return nil end
+        return (k == "localAddress" and a.address) or (k == "localPort" and a.port) or a.family
+      elseif k == "setTimeout" then
+        return function(_, ms, cb) session:setTimeout(ms, cb) end
+      elseif k == "ref" then
+        return function() session:ref() end
+      elseif k == "unref" then
+        return function() session:unref() end
+      elseif k == "destroyed" then
+        return session.destroyed
+      elseif k == "encrypted" then
+        return false
+      end
+      return nil
+    end,
+    __newindex = function() error(errors.ERR_HTTP2_NO_SOCKET_MANIPULATION(), 2) end,
+  })
+end
+
+-- ---- Http2Session -----------------------------------------------------------------------------
+
+local Http2Session = EventEmitter:extend("Http2Session")
+M.Http2Session = Http2Session
+
+function Http2Session:constructor(box, session_type, options)
+  EventEmitter.constructor(self)
+  self._box = box
+  self._type = session_type
+  self._options = options or {}
+  self._streams = {}
+  self._nstreams = 0
+  self._pings = {}
+  self._settings_cbs = {}
+  self._pendingSettingsAck = 1 -- the first SETTINGS
+  self.closed = false
+  self.destroyed = false
+  self.connecting = false
+  self.encrypted = false
+  self.alpnProtocol = "h2c"
+  self.type = session_type
+  self._goaway_received = false
+  self._timeout_ms = 0
+  box:setowner(self)
+end
+
+Http2Session:getter("socket", function(self)
+  local p = rawget(self, "_socket")
+  if not p then
+    p = socket_proxy(self)
+    rawset(self, "_socket", p)
+  end
+  return p
+end)
+Http2Session:getter("pendingSettingsAck", function(self) return self._pendingSettingsAck > 0 end)
+Http2Session:getter("localSettings", function(self)
+  if self.destroyed then return {} end
+  return self._box:settings_table(false) or {}
+end)
+Http2Session:getter("remoteSettings", function(self)
+  if self.destroyed then return {} end
+  return self._box:settings_table(true) or {}
+end)
+Http2Session:getter("state", function(self)
+  if self.destroyed then return {} end
+  return self._box:state()
+end)
+Http2Session:getter("originSet", function() return nil end)
+
+function Http2Session:_track(stream)
+  self._streams[stream] = true
+  self._nstreams = self._nstreams + 1
+end
+
+function Http2Session:_untrack(stream)
+  if self._streams[stream] then
+    self._streams[stream] = nil
+    self._nstreams = self._nstreams - 1
+    self:_activity()
+    self:_maybeDestroy()
+  end
+end
+
+function Http2Session:_maybeDestroy(err)
+  if err == nil and (not self.closed or self._nstreams > 0) then return end
+  self:destroy(err)
+end
+
+function Http2Session:_activity()
+  local t = rawget(self, "_timer")
+  if t then t:refresh() end
+end
+
+function Http2Session:setTimeout(ms, cb)
+  if type(ms) ~= "number" then error(errors.ERR_INVALID_ARG_TYPE("msecs", "number", ms), 2) end
+  if cb ~= nil and type(cb) ~= "function" then
+    error(errors.ERR_INVALID_ARG_TYPE("callback", "function", cb), 2)
+  end
+  local t = rawget(self, "_timer")
+  if t then timers.clearTimeout(t); self._timer = nil end
+  if ms > 0 then
+    self._timer = timers.setTimeout(function()
+      self._timer = nil
+      self:emit("timeout")
+    end, ms)
+    self._timer:unref()
+  end
+  if cb then self:on("timeout", cb) end
+  return self
+end
+
+function Http2Session:ref() if not self.destroyed then self._box:ref(true) end end
+function Http2Session:unref() if not self.destroyed then self._box:ref(false) end end
+
+function Http2Session:setLocalWindowSize(size)
+  if self.destroyed then error(errors.ERR_HTTP2_INVALID_SESSION(), 2) end
+  if type(size) ~= "number" then error(errors.ERR_INVALID_ARG_TYPE("windowSize", "number", size), 2) end
+  if math_type(size) ~= "integer" and size ~= math.floor(size) then
+    error(errors.ERR_OUT_OF_RANGE("windowSize", "an integer", size), 2)
+  end
+  if size < 0 or size > 2147483647 then
+    error(errors.ERR_OUT_OF_RANGE("windowSize", ">= 0 && <= 2147483647", size), 2)
+  end
+  local ok, msg, code = self._box:set_local_window_size(math.tointeger(size))
+  if not ok then self:destroy(errors.nghttp(code, nil)) end
+  return msg
+end
+
+function Http2Session:ping(payload, cb)
+  if self.destroyed then error(errors.ERR_HTTP2_INVALID_SESSION(), 2) end
+  if type(payload) == "function" then payload, cb = nil, payload end
+  if payload ~= nil and type(payload) ~= "string" then
+    error(errors.ERR_INVALID_ARG_TYPE("payload", { "Buffer", "TypedArray", "DataView" }, payload), 2)
+  end
+  if payload ~= nil and #payload ~= 8 then error(errors.ERR_HTTP2_PING_LENGTH(), 2) end
+  if type(cb) ~= "function" then error(errors.ERR_INVALID_ARG_TYPE("callback", "function", cb), 2) end
+  local max = self._options.maxOutstandingPings or 10
+  if #self._pings >= max then return false end
+  if payload == nil then payload = string.pack(">d", core.hrtime() / 1e6) end
+  local ok = self._box:ping(payload)
+  if not ok then return false end
+  self._pings[#self._pings + 1] = { cb = cb, start = core.hrtime(), payload = payload }
+  return true
+end
+
+function Http2Session:settings(s, cb)
+  if self.destroyed then error(errors.ERR_HTTP2_INVALID_SESSION(), 2) end
+  if type(s) == "function" then s, cb = nil, s end
+  local v = settings_mod.validate(s or {})
+  if cb ~= nil and type(cb) ~= "function" then
+    error(errors.ERR_INVALID_ARG_TYPE("callback", "function", cb), 2)
+  end
+  if self._pendingSettingsAck >= (self._options.maxPendingAck or 10) then
+    error(errors.ERR_HTTP2_MAX_PENDING_SETTINGS_ACK(), 2)
+  end
+  self._pendingSettingsAck = self._pendingSettingsAck + 1
+  self._settings_cbs[#self._settings_cbs + 1] = { cb = cb or false, start = core.hrtime() }
+  self._box:settings(settings_list(v))
+end
+
+function Http2Session:goaway(code, last, opaque)
+  if self.destroyed then error(errors.ERR_HTTP2_INVALID_SESSION(), 2) end
+  if code ~= nil and type(code) ~= "number" then
+    error(errors.ERR_INVALID_ARG_TYPE("code", "number", code), 2)
+  end
+  if last ~= nil and type(last) ~= "number" then
+    error(errors.ERR_INVALID_ARG_TYPE("lastStreamID", "number", last), 2)
+  end
+  if opaque ~= nil and type(opaque) ~= "string" then
+    error(errors.ERR_INVALID_ARG_TYPE("opaqueData", { "Buffer", "TypedArray", "DataView" }, opaque), 2)
+  end
+  self._goaway_sent = true
+  self._box:goaway(code or NO_ERROR, last, opaque)
+end
+
+function Http2Session:close(cb)
+  if self.closed or self.destroyed then return end
+  self.closed = true
+  if type(cb) == "function" then self:once("close", cb) end
+  self._goaway_sent = true
+  self._box:goaway(NO_ERROR)
+  self:_maybeDestroy()
+end
+
+function Http2Session:destroy(err, code)
+  if self.destroyed then return end
+  if type(err) == "number" then
+    code = err
+    err = code ~= NO_ERROR and errors.ERR_HTTP2_SESSION_ERROR(code) or nil
+  end
+  if code == nil then code = err ~= nil and INTERNAL_ERROR or NO_ERROR end
+  self.destroyed = true
+  self.closed = true
+  self._destroy_err = err
+  local t = rawget(self, "_timer")
+  if t then timers.clearTimeout(t); self._timer = nil end
+  -- Streams go first, with the session's error.
+  local list = {}
+  for s in pairs(self._streams) do list[#list + 1] = s end
+  for _, s in ipairs(list) do s:destroy(err) end
+  -- Pending pings and settings callbacks are cancelled.
+  local pings = self._pings
+  self._pings = {}
+  for _, p in ipairs(pings) do
+    nextTick(p.cb, errors.ERR_HTTP2_PING_CANCEL())
+  end
+  local box = self._box
+  if box:is_open() then
+    if not self._goaway_sent or code ~= NO_ERROR then box:goaway(code) end
+    self._goaway_sent = true
+    box:shutdown()
+  else
+    self:_emitClose()
+  end
+end
+
+function Http2Session:_emitClose()
+  if self._close_emitted then return end
+  self._close_emitted = true
+  local err = self._destroy_err
+  nextTick(function()
+    if err ~= nil then self:emit("error", err) end
+    self:emit("close")
+  end)
+end
+
+-- ---- native session events ----
+
+function Http2Session:_onsettings(ack)
+  self:_activity()
+  if ack then
+    if self._pendingSettingsAck > 0 then self._pendingSettingsAck = self._pendingSettingsAck - 1 end
+    local entry = table.remove(self._settings_cbs, 1)
+    local ls = self.localSettings
+    if entry and entry.cb then
+      entry.cb(nil, ls, (core.hrtime() - entry.start) / 1e6)
+    end
+    self:emit("localSettings", ls)
+  else
+    local rs = self.remoteSettings
+    self._peer_push = rs.enablePush
+    self:emit("remoteSettings", rs)
+  end
+end
+
+function Http2Session:_onping(payload, ack)
+  self:_activity()
+  if ack then
+    local p = table.remove(self._pings, 1)
+    if p then p.cb(nil, (core.hrtime() - p.start) / 1e6, payload) end
+  else
+    self:emit("ping", payload)
+  end
+end
+
+function Http2Session:_ongoaway(code, last, opaque)
+  self._goaway_received = true
+  self:emit("goaway", code, last, opaque)
+  if code == NO_ERROR then
+    self:close()
+  else
+    self:destroy(errors.ERR_HTTP2_SESSION_ERROR(code), NO_ERROR)
+  end
+end
+
+function Http2Session:_onframeerror(ftype, code)
+  self:emit("frameError", ftype, code, 0)
+end
+
+function Http2Session:_onerror(code, name, message)
+  local err
+  if code > -500 then
+    err = errors.uv(name, "read")
+  else
+    err = errors.nghttp(code)
+    err.message = message
+  end
+  self:destroy(err)
+end
+
+function Http2Session:_onclose()
+  if not self.destroyed then
+    self.destroyed = true
+    self.closed = true
+    local list = {}
+    for s in pairs(self._streams) do list[#list + 1] = s end
+    for _, s in ipairs(list) do s:destroy() end
+  end
+  self:_emitClose()
+end
+
+-- ---- ServerHttp2Session ----
+
+local ServerHttp2Session = Http2Session:extend("ServerHttp2Session")
+M.ServerHttp2Session = ServerHttp2Session
+
+function ServerHttp2Session:constructor(box, server)
+  Http2Session.constructor(self, box, constants.NGHTTP2_SESSION_SERVER or 0, server._options)
+  self.server = server
+end
+
+function ServerHttp2Session.altsvc() end
+function ServerHttp2Session.origin() end
+
+-- ---- ClientHttp2Session ----
+
+local ClientHttp2Session = Http2Session:extend("ClientHttp2Session")
+M.ClientHttp2Session = ClientHttp2Session
+
+function ClientHttp2Session:constructor(box, options, authority, host, port)
+  Http2Session.constructor(self, box, constants.NGHTTP2_SESSION_CLIENT or 1, options)
+  self.connecting = true
+  self._authority = authority
+  self._host = host
+  self._port = port
+end
+
+function ClientHttp2Session:_onconnect(status, name)
+  if status then
+    self.connecting = false
+    self:destroy(errors.uv(name, "connect"))
+    return
+  end
+  self.connecting = false
+  self:emit("connect", self, self.socket)
+end
+
+-- ---- Http2Stream ------------------------------------------------------------------------------
+
+local Http2Stream = Duplex:extend("Http2Stream")
+M.Http2Stream = Http2Stream
+
+-- Streams are made once per request, so they are kept small: their properties are plain
+-- fields (a class getter would route every field write of the Duplex constructor through
+-- __newindex), defaults live on the class, and `state` is the binding's box itself, whose
+-- __index reads nghttp2's stream state for the six documented fields.
+Http2Stream.aborted = false
+Http2Stream._h2closed = false
+Http2Stream.pending = false
+Http2Stream.headersSent = false
+Http2Stream.endAfterHeaders = false
+Http2Stream._paused_native = false
+Http2Stream._didRead = false
+Http2Stream.bufferSize = 0
+Http2Stream._wq_head = 1
+Http2Stream._wq_tail = 0
+
+local DUPLEX_OPTIONS = { allowHalfOpen = true, decodeStrings = false, autoDestroy = false }
+
+function Http2Stream:constructor(session, box)
+  Duplex.constructor(self, DUPLEX_OPTIONS)
+  self._box = box
+  self.session = session
+  self.id = box:id()
+  self.state = box
+  box:setowner(self)
+  session:_track(self)
+end
+
+
+-- Readable side: data from the peer; a full buffer stops giving the window back.
+function Http2Stream:_ondata(chunk)
+  self.session:_activity()
+  if not self:push(chunk) and not self._paused_native then
+    self._paused_native = true
+    self._box:pause(true)
+  end
+end
+
+function Http2Stream:_read()
+  self._didRead = true
+  if self._paused_native then
+    self._paused_native = false
+    self._box:pause(false)
+  end
+end
+
+function Http2Stream:_onend()
+  self:push(nil)
+end
+
+-- Writable side.
+function Http2Stream._proceed() end
+
+function Http2Stream:_write(chunk, _, cb)
+  if self.destroyed or self._h2closed then
+    cb(errors.ERR_HTTP2_INVALID_STREAM())
+    return
+  end
+  if not self.headersSent then self:_proceed() end
+  local box = self._box
+  -- The callback waits for the bytes to leave only while the peer's window holds them back;
+  -- only then does the binding report the chunk done (_onwritten).
+  local queued = box:queued() + #chunk
+  local wait = queued > self.writableHighWaterMark
+  local ok, msg = box:write(chunk, false, wait)
+  if not ok then
+    cb(errors.ERR_HTTP2_INVALID_STREAM())
+    return msg
+  end
+  self.bufferSize = queued
+  if wait then
+    local t = self._wq_tail + 1
+    self._wq_tail = t
+    local cbs = self._writecbs
+    if not cbs then cbs = {}; self._writecbs = cbs end
+    cbs[t] = cb
+  else
+    cb()
+  end
+end
+
+function Http2Stream:_writev(chunks, cb)
+  local n = #chunks
+  for i = 1, n do
+    local c = chunks[i]
+    if type(c) == "table" then c = c.chunk end
+    if i < n then
+      self:_write(c, nil, function() end)
+    else
+      self:_write(c, nil, cb)
+    end
+  end
+end
+
+function Http2Stream:_onwritten()
+  self.bufferSize = self._box:queued()
+  local h = self._wq_head
+  if h > self._wq_tail then return end
+  local cb = self._writecbs[h]
+  self._writecbs[h] = nil
+  self._wq_head = h + 1
+  if cb then cb() end
+end
+
+function Http2Stream:_final(cb)
+  if not self.headersSent and not self._h2closed and not self.destroyed then self:_proceed() end
+  if not self._end_sent and not self._h2closed then
+    self._end_sent = true
+    self._box:finish()
+  end
+  cb()
+end
+
+function Http2Stream:_onwanttrailers()
+  self._want_trailers_pending = true
+  self:emit("wantTrailers")
+end
+
+function Http2Stream:sendTrailers(headers)
+  if self.destroyed or self._h2closed then error(errors.ERR_HTTP2_INVALID_STREAM(), 2) end
+  if self.sentTrailers then error(errors.ERR_HTTP2_TRAILERS_ALREADY_SENT(), 2) end
+  if not self._want_trailers_pending then error(errors.ERR_HTTP2_TRAILERS_NOT_READY(), 2) end
+  if headers == nil then headers = {} end
+  if type(headers) ~= "table" then error(errors.ERR_INVALID_ARG_TYPE("headers", "Object", headers), 2) end
+  local names, values, flags, n = to_nv(headers, headers_mod.assert_valid_pseudo_trailer)
+  self.sentTrailers = headers
+  self._box:trailers(names, values, flags, n)
+end
+
+function Http2Stream:_onheaders(headers, flags, cat, raw)
+  self.session:_activity()
+  if cat == HCAT_TRAILERS then
+    self:emit("trailers", headers, flags, raw)
+  elseif cat == HCAT_INFO then
+    if headers[":status"] == 100 then self:emit("continue") end
+    self:emit("headers", headers, flags, raw)
+  elseif cat == HCAT_RESPONSE then
+    if self._response_seen then
+      self:emit("headers", headers, flags, raw)
+    else
+      self._response_seen = true
+      self:emit(self._is_push and "push" or "response", headers, flags, raw)
+    end
+  end
+  if flags & FLAG_END_STREAM ~= 0 then
+    if cat == HCAT_RESPONSE then self.endAfterHeaders = true end
+    self:push(nil)
+  end
+end
+
+function Http2Stream:_onframeerror(ftype, code)
+  self:emit("frameError", ftype, code, self.id)
+end
+
+local function close_stream(self, code)
+  self._h2closed = true
+  self.pushAllowed = false
+  self.rstCode = code
+  local t = rawget(self, "_timer")
+  if t then timers.clearTimeout(t); self._timer = nil end
+  if not self.writableEnded then
+    if not self.aborted and code ~= NO_ERROR then
+      self.aborted = true
+      self:emit("aborted")
+    end
+    if not self.writableEnded then
+      self._end_sent = true
+      self:finish()
+    end
+  end
+end
+
+function Http2Stream:_onclose(code)
+  self.rstCode = code
+  if self.destroyed then return end
+  if not self._h2closed then close_stream(self, code) end
+  -- Pending write callbacks complete: the bytes will never be sent (or were).
+  local cbs = self._writecbs
+  if cbs then
+    for i = self._wq_head, self._wq_tail do
+      local cb = cbs[i]
+      cbs[i] = nil
+      if cb then cb() end
+    end
+    self._wq_head, self._wq_tail = 1, 0
+  end
+  local events = self._events
+  if not self.readable or code ~= NO_ERROR then
+    self:destroy()
+  elseif self._ended and self.readableLength == 0 and self.readableFlowing == nil and
+      (events == nil or (events["end"] == nil and events.data == nil and events.readable == nil)) then
+    -- A request body that ended and that nobody reads or waits for: draining it would only emit
+    -- events nobody hears. Straight to destroy (and 'close').
+    self:destroy()
+  else
+    self:once("end", function() self:destroy() end)
+    self:push(nil)
+    if self.session._type == 0 and not self._didRead and self.readableFlowing == nil then
+      self:resume()
+    else
+      self:read(0)
+    end
+  end
+end
+
+function Http2Stream:close(code, cb)
+  if type(code) == "function" then code, cb = nil, code end
+  code = code or NO_ERROR
+  if type(code) ~= "number" then error(errors.ERR_INVALID_ARG_TYPE("code", "number", code), 2) end
+  if code < 0 or code > 0xffffffff then
+    error(errors.ERR_OUT_OF_RANGE("code", ">= 0 && <= 4294967295", code), 2)
+  end
+  if cb ~= nil and type(cb) ~= "function" then
+    error(errors.ERR_INVALID_ARG_TYPE("callback", "function", cb), 2)
+  end
+  if self._h2closed then return end
+  if cb then self:once("close", cb) end
+  close_stream(self, code)
+  self._box:rst(code)
+end
+
+-- The 'stream' handler raised (reported as uncaught already): reset with INTERNAL_ERROR, without
+-- a second error for the same fault.
+function Http2Stream:_onhandlererror()
+  self._handler_failed = true
+  if not self._h2closed then
+    close_stream(self, INTERNAL_ERROR)
+    self._box:rst(INTERNAL_ERROR)
+  end
+end
+
+function Http2Stream:priority(options)
+  if self.destroyed then error(errors.ERR_HTTP2_INVALID_STREAM(), 2) end
+  options = options or {}
+  if options.parent == self.id then error(errors.ERR_HTTP2_STREAM_SELF_DEPENDENCY(), 2) end
+  self._box:priority(options.parent or 0, options.weight or 16, options.exclusive)
+end
+
+function Http2Stream:setTimeout(ms, cb)
+  if type(ms) ~= "number" then error(errors.ERR_INVALID_ARG_TYPE("msecs", "number", ms), 2) end
+  local t = rawget(self, "_timer")
+  if t then timers.clearTimeout(t); self._timer = nil end
+  if ms > 0 then
+    self._timer = timers.setTimeout(function()
+      self._timer = nil
+      self:emit("timeout")
+    end, ms)
+    self._timer:unref()
+  end
+  if cb then self:on("timeout", cb) end
+  return self
+end
+
+function Http2Stream:_destroy(err, cb)
+  local code = self.rstCode
+  if not self._h2closed then
+    -- The handle still lives: reset it.
+    if code == nil then
+      code = err ~= nil and INTERNAL_ERROR or (self.session.destroyed and CANCEL or NO_ERROR)
+      if err ~= nil and type(err) == "table" and err.code == "ABORT_ERR" then code = CANCEL end
+    end
+    close_stream(self, code)
+    self._box:rst(code)
+  end
+  local t = rawget(self, "_timer")
+  if t then timers.clearTimeout(t); self._timer = nil end
+  code = self.rstCode or NO_ERROR
+  if err == nil and code ~= NO_ERROR and code ~= CANCEL and not self._handler_failed then
+    err = errors.ERR_HTTP2_STREAM_ERROR(error_name(code))
+  end
+  self.session:_untrack(self)
+  cb(err)
+  -- Duplex emits 'close' (emitClose) after _destroy.
+end
+
+-- ---- ServerHttp2Stream ----
+
+local ServerHttp2Stream = Http2Stream:extend("ServerHttp2Stream")
+M.ServerHttp2Stream = ServerHttp2Stream
+ServerHttp2Stream._push_stream = false
+
+function ServerHttp2Stream:constructor(session, box, headers)
+  Http2Stream.constructor(self, session, box)
+  self._method = headers[":method"]
+  self.pushAllowed = session._peer_push ~= false
+end
+
+
+local HEAD_FORBIDS_BODY = { [204] = true, [205] = true, [304] = true }
+
+function ServerHttp2Stream:_proceed()
+  self:respond()
+end
+
+local function validate_status(status)
+  if status == nil then return 200 end
+  if type(status) == "string" then status = tonumber(status) or status end
+  if type(status) ~= "number" or status < 100 or status > 599 or math.floor(status) ~= status then
+    error(errors.ERR_HTTP2_STATUS_INVALID(status), 3)
+  end
+  status = math.tointeger(status)
+  if status == 101 then error(errors.ERR_HTTP2_STATUS_101(), 3) end
+  return status
+end
+
+function ServerHttp2Stream:respond(headers, options)
+  if self.destroyed or self._h2closed then error(errors.ERR_HTTP2_INVALID_STREAM(), 2) end
+  if self.headersSent then error(errors.ERR_HTTP2_HEADERS_SENT(), 2) end
+  if headers ~= nil and type(headers) ~= "table" then
+    error(errors.ERR_INVALID_ARG_TYPE("headers", "Object", headers), 2)
+  end
+  if options ~= nil and type(options) ~= "table" then
+    error(errors.ERR_INVALID_ARG_TYPE("options", "Object", options), 2)
+  end
+  headers = headers or {}
+  options = options or {}
+  local status = validate_status(headers[":status"])
+  if status < 200 then error(errors.ERR_HTTP2_INFO_STATUS_NOT_ALLOWED(), 2) end
+  local names, values, flags, n = to_nv(headers, headers_mod.assert_valid_pseudo_response)
+  -- :status first, a date unless given.
+  if headers[":status"] == nil then
+    table.insert(names, 1, ":status")
+    table.insert(values, 1, "200")
+    if flags then table.insert(flags, 1, 0) end
+    n = n + 1
+  end
+  if headers.date == nil and headers.Date == nil then
+    n = n + 1
+    names[n] = "date"
+    values[n] = utc_date()
+    if flags then flags[n] = 0 end
+  end
+  local end_stream = options.endStream == true
+  if HEAD_FORBIDS_BODY[status] or self._method == "HEAD" then end_stream = true end
+  local sflags = 0
+  if end_stream then sflags = END_STREAM end
+  if options.waitForTrailers then sflags = sflags | WANT_TRAILERS end
+  local ok, msg, code = self._box:respond(names, values, flags, n, sflags)
+  if not ok then
+    self:destroy(errors.nghttp(code))
+    return msg
+  end
+  self.headersSent = true
+  self.sentHeaders = headers
+  if end_stream then
+    self._end_sent = true
+    if not self.writableEnded then self:finish() end
+  end
+end
+
+function ServerHttp2Stream:additionalHeaders(headers)
+  if self.destroyed or self._h2closed then error(errors.ERR_HTTP2_INVALID_STREAM(), 2) end
+  if self.headersSent then error(errors.ERR_HTTP2_HEADERS_AFTER_RESPOND(), 2) end
+  if type(headers) ~= "table" then error(errors.ERR_INVALID_ARG_TYPE("headers", "Object", headers), 2) end
+  local st = headers[":status"]
+  if st ~= nil then
+    st = tonumber(st)
+    if st == 101 then error(errors.ERR_HTTP2_STATUS_101(), 2) end
+    if st == nil or st < 100 or st >= 200 then
+      error(errors.ERR_HTTP2_INVALID_INFO_STATUS(headers[":status"]), 2)
+    end
+  end
+  local names, values, flags, n = to_nv(headers, headers_mod.assert_valid_pseudo_response)
+  if st == nil then
+    table.insert(names, 1, ":status"); table.insert(values, 1, "100")
+    if flags then table.insert(flags, 1, 0) end
+    n = n + 1
+  end
+  self.sentInfoHeaders = self.sentInfoHeaders or {}
+  self.sentInfoHeaders[#self.sentInfoHeaders + 1] = headers
+  self._box:info(names, values, flags, n)
+end
+
+function ServerHttp2Stream:pushStream(headers, options, cb)
+  if type(options) == "function" then options, cb = nil, options end
+  if type(cb) ~= "function" then error(errors.ERR_INVALID_ARG_TYPE("callback", "function", cb), 2) end
+  if options ~= nil and type(options) ~= "table" then
+    error(errors.ERR_INVALID_ARG_TYPE("options", "Object", options), 2)
+  end
+  if self._push_stream then error(errors.ERR_HTTP2_NESTED_PUSH(), 2) end
+  if self.destroyed or self._h2closed then error(errors.ERR_HTTP2_INVALID_STREAM(), 2) end
+  if self.session.remoteSettings.enablePush ~= true then error(errors.ERR_HTTP2_PUSH_DISABLED(), 2) end
+  headers = headers or {}
+  local copy = setmetatable({}, getmetatable(headers))
+  for k, v in next, headers do copy[k] = v end
+  if copy[":method"] == nil then copy[":method"] = "GET" end
+  if copy[":path"] == nil then copy[":path"] = "/" end
+  if copy[":scheme"] == nil then copy[":scheme"] = "http" end
+  if copy[":authority"] == nil then
+    copy[":authority"] = self._authority or "localhost"
+  end
+  local names, values, flags, n = to_nv(copy)
+  local box, _, code = self._box:push(names, values, flags, n)
+  if not box then
+    local err = code == -509 and errors.ERR_HTTP2_OUT_OF_STREAMS() or errors.nghttp(code)
+    nextTick(cb, err)
+    return
+  end
+  local ps = ServerHttp2Stream.new(self.session, box, copy)
+  ps._push_stream = true
+  ps.pushAllowed = false
+  ps:push(nil) -- a pushed stream has no request body
+  nextTick(cb, nil, ps, copy, 0)
+end
+
+-- ---- ClientHttp2Stream ----
+
+local ClientHttp2Stream = Http2Stream:extend("ClientHttp2Stream")
+M.ClientHttp2Stream = ClientHttp2Stream
+
+function ClientHttp2Stream:constructor(session, box)
+  Http2Stream.constructor(self, session, box)
+  self.headersSent = true
+end
+
+-- ---- session events that create streams ----
+
+function ServerHttp2Session:_onstream(box, headers, flags, raw)
+  self:_activity()
+  local stream = ServerHttp2Stream.new(self, box, headers)
+  stream._authority = headers[":authority"] or headers.host
+  if flags & FLAG_END_STREAM ~= 0 then
+    stream.endAfterHeaders = true
+    stream:push(nil)
+  end
+  -- The server's forwarder is usually the only listener: emit on the server directly.
+  local events = self._events
+  local h = events and events.stream
+  local server = self.server
+  if h == server._stream_forward and server then
+    server:emit("stream", stream, headers, flags, raw)
+  else
+    self:emit("stream", stream, headers, flags, raw)
+  end
+end
+
+-- A PUSH_PROMISE: the pushed stream is the client session's 'stream' event; its response
+-- headers arrive later as its 'push' event (Node's naming).
+function ClientHttp2Session:_onpush(box, headers, flags, raw)
+  local stream = ClientHttp2Stream.new(self, box)
+  stream._is_push = true
+  stream._end_sent = true
+  stream:finish()
+  self:emit("stream", stream, headers, flags, raw)
+end
+
+local METHODS_WITHOUT_BODY = { GET = true, HEAD = true, DELETE = true }
+
+function ClientHttp2Session:request(headers, options)
+  if self.destroyed then error(errors.ERR_HTTP2_INVALID_SESSION(), 2) end
+  if self.closed then error(errors.ERR_HTTP2_GOAWAY_SESSION(), 2) end
+  if headers ~= nil and type(headers) ~= "table" then
+    error(errors.ERR_INVALID_ARG_TYPE("headers", "Object", headers), 2)
+  end
+  if options ~= nil and type(options) ~= "table" then
+    error(errors.ERR_INVALID_ARG_TYPE("options", "Object", options), 2)
+  end
+  headers = headers or {}
+  options = options or {}
+  local h = setmetatable({}, getmetatable(headers))
+  for k, v in next, headers do h[k] = v end
+  local method = h[":method"]
+  if method == nil then method = "GET"; h[":method"] = method end
+  local connect = method == "CONNECT"
+  if not connect then
+    if h[":authority"] == nil and h.host == nil then h[":authority"] = self._authority end
+    if h[":scheme"] == nil then h[":scheme"] = "http" end
+    if h[":path"] == nil then h[":path"] = "/" end
+  else
+    if h[":authority"] == nil then error(errors.ERR_HTTP2_CONNECT_AUTHORITY(), 2) end
+    if h[":scheme"] ~= nil then error(errors.ERR_HTTP2_CONNECT_SCHEME(), 2) end
+    if h[":path"] ~= nil then error(errors.ERR_HTTP2_CONNECT_PATH(), 2) end
+  end
+  local end_stream = options.endStream
+  if end_stream == nil then end_stream = METHODS_WITHOUT_BODY[method] == true end
+  if options.parent ~= nil and type(options.parent) ~= "number" then
+    error(errors.ERR_INVALID_ARG_TYPE("options.parent", "number", options.parent), 2)
+  end
+  if options.weight ~= nil and type(options.weight) ~= "number" then
+    error(errors.ERR_INVALID_ARG_TYPE("options.weight", "number", options.weight), 2)
+  end
+  if options.waitForTrailers ~= nil and type(options.waitForTrailers) ~= "boolean" then
+    error(errors.ERR_INVALID_ARG_TYPE("options.waitForTrailers", "boolean", options.waitForTrailers), 2)
+  end
+  local names, values, flags, n = to_nv(h)
+  local sflags = 0
+  if end_stream then sflags = END_STREAM end
+  if options.waitForTrailers then sflags = sflags | WANT_TRAILERS end
+  local stream = setmetatable({}, ClientHttp2Stream)
+  local box, _, code = self._box:request(stream, names, values, flags, n, sflags, options.parent,
+    options.weight, options.exclusive)
+  if not box then
+    local err = code == -509 and errors.ERR_HTTP2_OUT_OF_STREAMS() or errors.nghttp(code)
+    error(err, 2)
+  end
+  stream:constructor(self, box)
+  stream.sentHeaders = h
+  if end_stream then
+    stream._end_sent = true
+    stream:finish()
+  end
+  if options.signal then
+    local signal = options.signal
+    if signal.aborted then
+      stream:destroy(errors.AbortError and errors.AbortError() or nil)
+    else
+      signal:on("abort", function() stream:destroy(errors.AbortError and errors.AbortError() or nil) end)
+    end
+  end
+  nextTick(function() if not stream.destroyed then stream:emit("ready") end end)
+  return stream
+end
+
+-- ---- Http2Server ------------------------------------------------------------------------------
+
+local Http2Server = EventEmitter:extend("Http2Server")
+M.Http2Server = Http2Server
+
+function Http2Server:constructor(options, handler)
+  EventEmitter.constructor(self)
+  if type(options) == "function" then options, handler = nil, options end
+  options = options or {}
+  if type(options) ~= "table" then
+    error(errors.ERR_INVALID_ARG_TYPE("options", "Object", options), 3)
+  end
+  self._native, self._settings = native_options(options, true)
+  self._options = options
+  self._sessions = {}
+  self._nsessions = 0
+  self.timeout = 0
+  self.listening = false
+  if handler then self:on("request", handler) end
+end
+
+local function on_session_stream(server)
+  return function(stream, headers, flags, raw)
+    server:emit("stream", stream, headers, flags, raw)
+  end
+end
+
+function Http2Server:_onsession(box)
+  local session = ServerHttp2Session.new(box, self)
+  self._sessions[session] = true
+  self._nsessions = self._nsessions + 1
+  session:on("stream", self._stream_forward)
+  session:once("close", function()
+    self._sessions[session] = nil
+    self._nsessions = self._nsessions - 1
+    self:_maybeClosed()
+  end)
+  session:on("error", function(err)
+    if self:listenerCount("sessionError") > 0 then self:emit("sessionError", err, session) end
+  end)
+  if self.timeout > 0 then
+    session:setTimeout(self.timeout, function()
+      if self:listenerCount("timeout") > 0 then self:emit("timeout", session) else session:destroy() end
+    end)
+  end
+  self:emit("connection", session.socket)
+  self:emit("session", session)
+  nextTick(function() if not session.destroyed then session:emit("connect", session, session.socket) end end)
+end
+
+function Http2Server:listen(...)
+  local n = select("#", ...)
+  local args = { ... }
+  local cb
+  if n > 0 and type(args[n]) == "function" then cb = args[n]; args[n] = nil end
+  local port, host, backlog = args[1], args[2], args[3]
+  if type(port) == "table" then
+    host, backlog, port = port.host, port.backlog, port.port
+  end
+  if type(host) == "number" then backlog, host = host, nil end
+  if port == nil then port = 0 end
+  port = tonumber(port)
+  if port == nil or port < 0 or port > 65535 or math.floor(port) ~= port then
+    error(errors.ERR_SOCKET_BAD_PORT and errors.ERR_SOCKET_BAD_PORT("options.port", args[1], true) or
+      errors.ERR_OUT_OF_RANGE("port", ">= 0 and < 65536", args[1]), 2)
+  end
+  if host == "localhost" then host = "127.0.0.1" end
+  self._stream_forward = on_session_stream(self)
+  local box, _, code
+  if host == nil then
+    box, _, code = core.http2_listen(self, "::", math.tointeger(port), self._native, backlog)
+    if not box then
+      box, _, code = core.http2_listen(self, "0.0.0.0", math.tointeger(port), self._native, backlog)
+    end
+  else
+    box, _, code = core.http2_listen(self, host, math.tointeger(port), self._native, backlog)
+  end
+  if cb then self:once("listening", cb) end
+  if not box then
+    local err = errors.uv(code, "listen")
+    nextTick(function() self:emit("error", err) end)
+    return self
+  end
+  self._box = box
+  self.listening = true
+  nextTick(function() self:emit("listening") end)
+  return self
+end
+
+function Http2Server:address()
+  if not self._box then return nil end
+  return self._box:address()
+end
+
+function Http2Server:_maybeClosed()
+  if self._closing and self._listener_closed and self._nsessions == 0 and not self._close_emitted then
+    self._close_emitted = true
+    self:emit("close")
+  end
+end
+
+function Http2Server:_onclose()
+  self._listener_closed = true
+  self:_maybeClosed()
+end
+
+function Http2Server:close(cb)
+  if cb ~= nil then
+    if not self.listening and not self._box then
+      nextTick(cb, errors.ERR_SERVER_NOT_RUNNING and errors.ERR_SERVER_NOT_RUNNING() or nil)
+      return self
+    end
+    self:once("close", function() cb() end)
+  end
+  if self._closing then return self end
+  self._closing = true
+  self.listening = false
+  if self._box then self._box:close() end
+  -- Sessions finish what they have and close (Node 20 leaves them open; closing idle ones is
+  -- what server.close() callers want).
+  for s in pairs(self._sessions) do
+    if s._nstreams == 0 then s:close() end
+  end
+  return self
+end
+
+function Http2Server:setTimeout(ms, cb)
+  if ms == nil or type(ms) == "function" then cb, ms = ms, 120000 end
+  if type(ms) ~= "number" then error(errors.ERR_INVALID_ARG_TYPE("msecs", "number", ms), 2) end
+  if cb ~= nil and type(cb) ~= "function" then
+    error(errors.ERR_INVALID_ARG_TYPE("callback", "function", cb), 2)
+  end
+  self.timeout = ms
+  if cb then self:on("timeout", cb) end
+  return self
+end
+
+function Http2Server:updateSettings(s)
+  local v = settings_mod.validate(s or {})
+  for k, val in pairs(v) do self._settings[k] = val end
+  local merged = {}
+  for k, val in pairs(self._settings) do merged[k] = val end
+  local opts = {}
+  for k, val in pairs(self._options) do opts[k] = val end
+  opts.settings = merged
+  self._native = native_options(opts, true)
+  if self._box then self._box:set_options(self._native) end
+end
+
+function Http2Server:ref() if self._box then self._box:ref(true) end return self end
+function Http2Server:unref() if self._box then self._box:ref(false) end return self end
+
+-- ---- connect ----------------------------------------------------------------------------------
+
+function M.connect(authority, options, listener)
+  if type(options) == "function" then options, listener = nil, options end
+  options = options or {}
+  if type(options) ~= "table" then error(errors.ERR_INVALID_ARG_TYPE("options", "Object", options), 2) end
+  local protocol, host, port
+  if type(authority) == "string" then
+    protocol, host, port = authority:match("^(%a[%w+.-]*:)//%[?([^/%]]-)%]?:(%d+)")
+    if not protocol then
+      protocol, host = authority:match("^(%a[%w+.-]*:)//%[?([^/:%]]+)%]?")
+    end
+  elseif type(authority) == "table" then
+    protocol = authority.protocol
+    host = authority.hostname or authority.host
+    port = authority.port
+  else
+    error(errors.ERR_INVALID_ARG_TYPE("authority", { "string", "URL" }, authority), 2)
+  end
+  if not host then error(errors.ERR_INVALID_URL and errors.ERR_INVALID_URL(authority) or authority, 2) end
+  protocol = options.protocol or protocol or "http:"
+  if protocol ~= "http:" then error(errors.ERR_HTTP2_UNSUPPORTED_PROTOCOL(protocol), 2) end
+  port = tonumber(port) or options.port or 80
+  local native = native_options(options, false)
+  local session = setmetatable({}, ClientHttp2Session)
+  local box, _, code = core.http2_connect(session, options.host or host, math.tointeger(port), native)
+  if not box then error(errors.nghttp(code), 2) end
+  local auth = host:find(":", 1, true) and ("[" .. host .. "]") or host
+  if port ~= 80 then auth = auth .. ":" .. port end
+  session:constructor(box, options, auth, host, port)
+  if listener then session:once("connect", listener) end
+  return session
+end
+
+return M
