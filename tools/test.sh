@@ -15,6 +15,9 @@ ninja -C $dir >/dev/null
 [ -f build/build.ninja ] || meson setup build --buildtype=release >/dev/null
 ninja -C build >/dev/null
 export LODE_RELEASE_BUILD="$PWD/build"
+# A build without TLS, for spec/tls_notls_spec.lua.
+[ -f build-notls/build.ninja ] || meson setup build-notls -Dtls=false >/dev/null
+ninja -C build-notls >/dev/null
 
 echo "== luacheck"
 luacheck -q lua spec examples bench

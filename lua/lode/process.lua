@@ -6,9 +6,11 @@ local process = EventEmitter.new()
 
 -- ---- process.nextTick: a FIFO drained after every callback from the loop ----
 
-local queue_fn, queue_args = {}, {}
+-- One or two arguments (the common case: streams queue fn(self) and fn(self, err)) are kept in
+-- queue_a1 / queue_a2, so a tick allocates nothing; more are packed.
+local queue_fn, queue_args, queue_a1, queue_a2 = {}, {}, {}, {}
 local head, tail = 1, 0
-local NOARGS = {}
+local NOARGS, ONE, TWO = {}, {}, {}
 
 local function drain()
   while head <= tail do
@@ -16,7 +18,19 @@ local function drain()
     local fn, args = queue_fn[i], queue_args[i]
     queue_fn[i], queue_args[i] = nil, nil
     head = i + 1
-    if args == NOARGS then fn() else fn(table.unpack(args, 1, args.n)) end
+    if args == NOARGS then
+      fn()
+    elseif args == ONE then
+      local a = queue_a1[i]
+      queue_a1[i] = nil
+      fn(a)
+    elseif args == TWO then
+      local a, b = queue_a1[i], queue_a2[i]
+      queue_a1[i], queue_a2[i] = nil, nil
+      fn(a, b)
+    else
+      fn(table.unpack(args, 1, args.n))
+    end
   end
   head, tail = 1, 0
 end
@@ -25,10 +39,22 @@ function process.nextTick(fn, ...)
   if type(fn) ~= "function" then
     error(require("lode.errors").ERR_INVALID_ARG_TYPE("callback", "function", fn), 2)
   end
-  tail = tail + 1
-  queue_fn[tail] = fn
-  queue_args[tail] = select("#", ...) == 0 and NOARGS or table.pack(...)
-  if tail == head then core.tick_pending() end
+  local n = select("#", ...)
+  local t = tail + 1
+  tail = t
+  queue_fn[t] = fn
+  if n == 0 then
+    queue_args[t] = NOARGS
+  elseif n == 1 then
+    queue_args[t] = ONE
+    queue_a1[t] = ...
+  elseif n == 2 then
+    queue_args[t] = TWO
+    queue_a1[t], queue_a2[t] = ...
+  else
+    queue_args[t] = table.pack(...)
+  end
+  if t == head then core.tick_pending() end
 end
 
 -- Runs the queued ticks now (the C side calls drain after each callback; this is for code that

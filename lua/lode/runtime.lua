@@ -5,7 +5,7 @@ local runtime = {}
 -- Node's module names, each an alias of lode.NAME, for every module this build carries.
 runtime.node_modules = {
   "events", "timers", "stream", "fs", "net", "url", "util", "http2", "tls", "perf_hooks",
-  "console", "process", "string_decoder", "readline",
+  "console", "process", "string_decoder", "readline", "child_process",
 }
 
 local function install_aliases()

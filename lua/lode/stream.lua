@@ -2138,6 +2138,8 @@ local M = {
   _errorOrDestroy = error_or_destroy,
   _destroyer = destroyer_of,
   _isFinished = is_finished,
+  -- The per-stream write callback Writable's constructor makes (for http2's stream template).
+  _makeOnwrite = make_onwrite,
 }
 
 return M

@@ -18,6 +18,7 @@
 
 #include "lode.h"
 #include "lode_core.h"
+#include "http2_tls.h"
 
 #define SERVER_MT "lode.Http2Server"
 #define SESSION_MT "lode.Http2Session"
@@ -245,6 +246,21 @@ static int ls_respond(lua_State *L) {
   return 1;
 }
 
+/* stream:respond_fd(names, values, flags, n, fd, offset, length, sflags): the body from a file. */
+static int ls_respond_fd(lua_State *L) {
+  l_stream *b = check_stream(L, 1);
+  size_t n;
+  nghttp2_nv *nva;
+  int rc;
+  STREAM_OPEN(L, b);
+  nva = check_nv(L, 2, &n);
+  rc = lode_stream_respond_fd(b->st, nva, n, (int)luaL_checkinteger(L, 6), luaL_optinteger(L, 7, 0),
+                              luaL_optinteger(L, 8, -1), (int)luaL_optinteger(L, 9, 0));
+  if (rc < 0) return push_fail(L, rc);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 static int ls_info(lua_State *L) {
   l_stream *b = check_stream(L, 1);
   size_t n;
@@ -413,7 +429,8 @@ static int ls_pairs(lua_State *L) {
 }
 
 static const luaL_Reg stream_methods[] = {
-  {"setowner", ls_setowner}, {"respond", ls_respond}, {"info", ls_info}, {"trailers", ls_trailers},
+  {"setowner", ls_setowner}, {"respond", ls_respond}, {"respond_fd", ls_respond_fd},
+  {"info", ls_info}, {"trailers", ls_trailers},
   {"write", ls_write}, {"finish", ls_finish}, {"rst", ls_rst}, {"push", ls_push},
   {"priority", ls_priority}, {"pause", ls_pause}, {"id", ls_id}, {"queued", ls_queued},
   {"getstate", ls_state}, {NULL, NULL}
@@ -428,6 +445,13 @@ static void on_connect(lode_session *s, int status, void *ud) {
   if (!push_box_method(L, b->ref, "_onconnect")) return;
   if (status == 0) {
     lode_pcall(b->S, L, 1, 0);
+  } else if (status == LODE_ERR_TLS) {
+    const char *code, *msg;
+    lode_h2_tls_error(s, &code, &msg);
+    lua_pushinteger(L, status);
+    lua_pushstring(L, code);
+    lua_pushstring(L, msg);
+    lode_pcall(b->S, L, 4, 0);
   } else {
     lua_pushinteger(L, status);
     lua_pushstring(L, uv_err_name(status));
@@ -582,6 +606,15 @@ static void on_error(lode_session *s, int code, void *ud) {
   lua_State *L = b->S->L;
   (void)s;
   if (!push_box_method(L, b->ref, "_onerror")) return;
+  if (code == LODE_ERR_TLS) {
+    const char *k, *msg;
+    lode_h2_tls_error(s, &k, &msg);
+    lua_pushinteger(L, code);
+    lua_pushstring(L, k);
+    lua_pushstring(L, msg);
+    lode_pcall(b->S, L, 4, 0);
+    return;
+  }
   lua_pushinteger(L, code);
   lua_pushstring(L, code > -500 ? uv_err_name(code) : "");
   lua_pushstring(L, code > -500 ? uv_strerror(code) : nghttp2_strerror(code));
@@ -803,6 +836,11 @@ static int lss_pending(lua_State *L) {
   return 1;
 }
 
+static int lss_tls(lua_State *L) {
+  l_session *b = check_session(L, 1);
+  return lode_h2_push_tls_info(L, b->s);
+}
+
 static int lss_is_open(lua_State *L) {
   l_session *b = check_session(L, 1);
   lua_pushboolean(L, b->s != NULL);
@@ -814,7 +852,7 @@ static const luaL_Reg session_methods[] = {
   {"ping", lss_ping}, {"goaway", lss_goaway}, {"shutdown", lss_shutdown}, {"destroy", lss_destroy},
   {"set_local_window_size", lss_set_local_window_size}, {"ref", lss_ref}, {"state", lss_state},
   {"settings_table", lss_settings_table}, {"address", lss_address}, {"pending", lss_pending},
-  {"is_open", lss_is_open}, {NULL, NULL}
+  {"is_open", lss_is_open}, {"tls", lss_tls}, {NULL, NULL}
 };
 
 /* ---- options ---- */
@@ -872,7 +910,11 @@ static int l_connect(lua_State *L) {
   b = new_session_box(L, S);
   lua_pushvalue(L, 1);
   lua_setiuservalue(L, -2, 1);
-  rc = lode_session_connect(H->e, host, port, &o, &session_cbs, b, &b->s);
+  if (!lua_isnoneornil(L, 5))
+    rc = lode_session_connect_tls(H->e, host, port, &o, lode_h2_tls_config(L, 5),
+                                  luaL_optstring(L, 6, NULL), &session_cbs, b, &b->s);
+  else
+    rc = lode_session_connect(H->e, host, port, &o, &session_cbs, b, &b->s);
   if (rc < 0) return push_fail(L, rc);
   pin(L, &b->ref, -1);
   return 1;
@@ -894,6 +936,28 @@ static void on_accept(lode_server *srv, lode_session *s, void *ud) {
   if (push_box_method(L, sv->ref, "_onsession")) {
     lua_pushvalue(L, top + 1);
     lode_pcall(S, L, 2, 0);
+  }
+  lua_settop(L, top);
+}
+
+/* A TLS client chose no h2: the server's _onunknownprotocol(box, alpn) decides. */
+static void on_alpn(lode_server *srv, lode_session *s, const char *alpn, void *ud) {
+  l_server *sv = ud;
+  lode_state *S = sv->S;
+  lua_State *L = S->L;
+  l_session *b;
+  int top = lua_gettop(L);
+  (void)srv;
+  b = new_session_box(L, S);
+  b->s = s;
+  lode_session_set_callbacks(s, &session_cbs, b);
+  pin(L, &b->ref, -1);
+  if (push_box_method(L, sv->ref, "_onunknownprotocol")) {
+    lua_pushvalue(L, top + 1);
+    if (alpn) lua_pushstring(L, alpn); else lua_pushnil(L);
+    lode_pcall(S, L, 3, 0);
+  } else {
+    lode_session_destroy(s, NGHTTP2_NO_ERROR);
   }
   lua_settop(L, top);
 }
@@ -930,6 +994,7 @@ static int l_listen(lua_State *L) {
   rc = lode_server_listen(H->e, host, port, (int)luaL_optinteger(L, 5, 511), &sv->opts, on_accept,
                           on_server_close, sv, &sv->srv);
   if (rc < 0) return push_fail(L, rc);
+  if (!lua_isnoneornil(L, 6)) lode_server_set_tls(sv->srv, lode_h2_tls_config(L, 6), on_alpn);
   pin(L, &sv->ref, -1);
   return 1;
 }

@@ -2,6 +2,7 @@
  * The lode executable: a Lua 5.4 state with the runtime opened on a loop of its own. Everything
  * a user sees (scripts, -e, the REPL, exit codes) is decided by lua/lode/runtime.lua.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -20,6 +21,8 @@ int main(int argc, char **argv) {
   lua_State *L;
   int i, status, code = 1;
 
+  /* As Node does: a peer that closes early must give EPIPE on write, not kill the process. */
+  signal(SIGPIPE, SIG_IGN);
   argv = uv_setup_args(argc, argv);
   L = luaL_newstate();
   if (L == NULL) {

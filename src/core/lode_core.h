@@ -193,6 +193,15 @@ int32_t lode_stream_id(lode_stream *st);
 lode_session *lode_stream_session(lode_stream *st);
 /* Sends the response headers (server). The body follows with write/end unless LODE_END_STREAM. */
 int lode_stream_respond(lode_stream *st, const nghttp2_nv *nva, size_t n, int flags);
+/*
+ * Sends the response headers with a body read from |fd| (a regular file) at |offset|, |length|
+ * bytes (< 0: to the end of the file), straight into DATA frames (src/core/file.c). |flags|:
+ * LODE_WANT_TRAILERS. The fd stays the caller's: it must stay open until on_stream_close, and
+ * lode never closes it. A read error (or a file shorter than |length|) resets the stream with
+ * INTERNAL_ERROR.
+ */
+int lode_stream_respond_fd(lode_stream *st, const nghttp2_nv *nva, size_t n, int fd, int64_t offset,
+                           int64_t length, int flags);
 /* Sends a 1xx or additional HEADERS block without ending the stream. */
 int lode_stream_info(lode_stream *st, const nghttp2_nv *nva, size_t n);
 /*
@@ -212,5 +221,31 @@ int lode_stream_priority(lode_stream *st, const nghttp2_priority_spec *pri);
 void lode_stream_pause(lode_stream *st, int paused);
 /* Bytes queued by write and not yet sent. */
 size_t lode_stream_queued(lode_stream *st);
+
+/* ---- h2 over TLS (the conn of src/core/lode_tls.h sits between the socket and nghttp2) ---- */
+
+struct lode_tls_config;
+struct lode_tls_conn;
+
+/* A TLS failure (on_connect's status, on_error's code): lode_tls_conn_error() on
+   lode_session_tls() says which. */
+#define LODE_ERR_TLS (-3000)
+
+/* A server's TLS client finished its handshake without choosing h2 (|alpn| NULL when it offered
+   nothing acceptable). The session is not started: the user destroys it (or keeps it a while). */
+typedef void (*lode_alpn_cb)(lode_server *srv, lode_session *s, const char *alpn, void *ud);
+
+/* Makes |srv| speak TLS with |cfg| (referenced): a session reaches on_accept once its handshake
+   is done and ALPN chose h2; others go to |on_alpn| (NULL: closed). */
+void lode_server_set_tls(lode_server *srv, struct lode_tls_config *cfg, lode_alpn_cb on_alpn);
+/* lode_session_connect over TLS with |cfg| (SNI |servername|, may be NULL): on_connect comes
+   once the handshake is done (status 0; the caller checks the peer, e.g. with
+   lode_tls_conn_verify_error) or failed (LODE_ERR_TLS). */
+int lode_session_connect_tls(lode_engine *e, const char *host, int port,
+                             const lode_session_options *opts, struct lode_tls_config *cfg,
+                             const char *servername, const lode_session_callbacks *cb, void *ud,
+                             lode_session **out);
+/* The session's TLS conn, or NULL (h2c). */
+struct lode_tls_conn *lode_session_tls(lode_session *s);
 
 #endif

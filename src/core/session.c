@@ -8,6 +8,10 @@
 #include <string.h>
 
 #include "lode_core.h"
+#ifdef LODE_HAVE_TLS
+#include "lode_tls.h"
+#endif
+#include "lode_file.h"
 
 #define READ_BUF_SIZE (64 * 1024)
 #define MAX_INFLIGHT_BYTES (4 * 1024 * 1024)
@@ -42,6 +46,7 @@ struct lode_stream {
   size_t nhdrs, caphdrs, hdr_bytes;
   int hcat;
   lode_stream *push_parent;
+  lode_file *file;        /* respondWithFile/FD body source (file.c) */
 };
 
 enum {
@@ -116,6 +121,9 @@ struct lode_session {
   int port;
   unsigned resolving : 1;
   batch *inflight_head;       /* batches written and not yet completed */
+  struct lode_tls_conn *tls;  /* h2 over TLS (transport_tls.c); NULL for h2c */
+  unsigned tls_up : 1;        /* the handshake is done */
+  unsigned hs_held : 1;       /* counted in srv->hs_pending */
 };
 
 struct lode_engine {
@@ -131,11 +139,21 @@ struct lode_server {
   lode_accept_cb on_accept;
   lode_server_close_cb on_close;
   void *ud;
+  struct lode_tls_config *tls_cfg; /* accepts TLS when set (lode_server_set_tls) */
+  lode_alpn_cb on_alpn;            /* a TLS client chose no h2 (lode_server_set_tls) */
+  int hs_pending;                  /* accepted TLS sessions still in their handshake */
+  unsigned dead : 1;               /* closed while handshakes were pending: freed by the last */
 };
 
 static void session_mark_dirty(lode_session *s);
 static void session_deliver(lode_session *s);
 static void session_start_close(lode_session *s);
+#ifdef LODE_HAVE_TLS
+static void tls_begin(lode_session *s);
+static void tls_on_input(lode_session *s, size_t n);
+static int tls_write_batch(lode_session *s, batch *b);
+static void tls_hs_release(lode_session *s);
+#endif
 
 /* ---- options ---- */
 
@@ -224,6 +242,7 @@ static void stream_close(lode_stream *st, uint32_t code) {
   if (st->prev) st->prev->next = st->next; else s->streams = st->next;
   if (st->next) st->next->prev = st->prev;
   if (st->hdrs) hdrs_free(st->hdrs, st->nhdrs);
+  if (st->file) lode__file_free(st->file);
   free(st);
 }
 
@@ -340,6 +359,9 @@ static void batch_write(lode_session *s) {
   if (b == NULL) return;
   s->cur = NULL;
   if (b->niov == 0) { batch_finish(b, 0); return; }
+#ifdef LODE_HAVE_TLS
+  if (s->tls) { tls_write_batch(s, b); return; }
+#endif
   if (b->niov > 64) {
     bufs = malloc(b->niov * sizeof *bufs);
     if (bufs == NULL) { batch_finish(b, UV_ENOMEM); session_start_close(s); return; }
@@ -633,12 +655,33 @@ static int cb_frame_not_send(nghttp2_session *ng, const nghttp2_frame *f, int co
   return 0;
 }
 
+/* A file body: pread into nghttp2's frame buffer (copied, not NO_COPY: the bytes live nowhere
+   else). A read error resets the stream with INTERNAL_ERROR (TEMPORAL_CALLBACK_FAILURE). */
+static ssize_t file_data_read(lode_session *s, lode_stream *st, uint8_t *buf, size_t length,
+                              uint32_t *flags) {
+  int eof;
+  ssize_t n = lode__file_read(st->file, buf, length, &eof);
+  if (n < 0) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  if (eof) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (st->want_trailers) {
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      if (!st->trailers_asked) {
+        st->trailers_asked = 1;
+        ev_new(s, EV_WANT_TRAILERS, st);
+      }
+    }
+  }
+  return n;
+}
+
 static ssize_t cb_data_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t length,
                             uint32_t *flags, nghttp2_data_source *src, void *ud) {
   lode_stream *st = src->ptr;
   lode_session *s = ud;
   size_t n;
   (void)ng; (void)buf; (void)id;
+  if (st->file) return file_data_read(s, st, buf, length, flags);
   if (st->queued == 0) {
     if (!st->eof) {
       st->deferred = 1;
@@ -804,6 +847,14 @@ static void session_deliver(lode_session *s) {
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   lode_session *s = h->data;
   (void)hint;
+#ifdef LODE_HAVE_TLS
+  if (s->tls) {
+    size_t len = 0;
+    buf->base = lode_tls_conn_input_space(s->tls, READ_BUF_SIZE, &len);
+    buf->len = buf->base ? len : 0;
+    return;
+  }
+#endif
   if (s->rbuf == NULL) s->rbuf = malloc(READ_BUF_SIZE);
   buf->base = (char *)s->rbuf;
   buf->len = s->rbuf ? READ_BUF_SIZE : 0;
@@ -818,6 +869,9 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf) {
     session_start_close(s);
     return;
   }
+#ifdef LODE_HAVE_TLS
+  if (s->tls) { tls_on_input(s, (size_t)nread); return; }
+#endif
   {
     ssize_t rv = nghttp2_session_mem_recv(s->ng, s->rbuf, (size_t)nread);
     session_deliver(s);
@@ -850,6 +904,10 @@ static void on_tcp_closed(uv_handle_t *h) {
   if (s->cb && s->cb->on_close) s->cb->on_close(s, s->ud);
   nghttp2_session_del(s->ng);
   free(s->rbuf);
+#ifdef LODE_HAVE_TLS
+  if (s->tls) lode_tls_conn_free(s->tls);
+  tls_hs_release(s);
+#endif
   free(s);
 }
 
@@ -899,7 +957,7 @@ static void session_start(lode_session *s) {
   nghttp2_submit_settings(s->ng, NGHTTP2_FLAG_NONE, s->opts.settings, s->opts.nsettings);
   if (s->opts.local_window_size > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE)
     nghttp2_session_set_local_window_size(s->ng, NGHTTP2_FLAG_NONE, 0, s->opts.local_window_size);
-  uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
+  if (!s->reading) uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
   s->reading = 1;
   session_mark_dirty(s);
 }
@@ -937,6 +995,16 @@ static void on_connection(uv_stream_t *ls, int status) {
     return;
   }
   s->srv = srv;
+#ifdef LODE_HAVE_TLS
+  if (srv->tls_cfg) {
+    char err[LODE_TLS_ERRLEN];
+    if (lode_tls_conn_new(&s->tls, srv->tls_cfg, NULL, err) != 0) { session_start_close(s); return; }
+    srv->hs_pending++;
+    s->hs_held = 1;
+    tls_begin(s); /* on_accept once the handshake is done and ALPN chose h2 */
+    return;
+  }
+#endif
   session_start(s);
   srv->on_accept(srv, s, srv->ud);
 }
@@ -979,6 +1047,10 @@ void lode_server_set_options(lode_server *srv, const lode_session_options *opts)
 static void on_server_closed(uv_handle_t *h) {
   lode_server *srv = h->data;
   if (srv->on_close) srv->on_close(srv, srv->ud);
+#ifdef LODE_HAVE_TLS
+  if (srv->hs_pending > 0) { srv->dead = 1; return; }
+  if (srv->tls_cfg) lode_tls_config_unref(srv->tls_cfg);
+#endif
   free(srv);
 }
 
@@ -1000,6 +1072,9 @@ static void on_connected(uv_connect_t *req, int status) {
     session_start_close(s);
     return;
   }
+#ifdef LODE_HAVE_TLS
+  if (s->tls) { tls_begin(s); return; } /* on_connect once the handshake is done */
+#endif
   session_start(s);
   if (s->cb && s->cb->on_connect) s->cb->on_connect(s, 0, s->ud);
 }
@@ -1186,6 +1261,27 @@ int lode_stream_respond(lode_stream *st, const nghttp2_nv *nva, size_t n, int fl
   return rc;
 }
 
+int lode_stream_respond_fd(lode_stream *st, const nghttp2_nv *nva, size_t n, int fd, int64_t offset,
+                           int64_t length, int flags) {
+  nghttp2_data_provider p;
+  int rc;
+  STREAM_CHECK(st);
+  if (st->file || st->queued) return NGHTTP2_ERR_INVALID_STATE;
+  st->file = lode__file_new(fd, offset, length);
+  if (st->file == NULL) return NGHTTP2_ERR_NOMEM;
+  if (flags & LODE_WANT_TRAILERS) st->want_trailers = 1;
+  st->eof = 1;
+  p = provider(st);
+  rc = nghttp2_submit_response(st->s->ng, st->id, nva, n, &p);
+  if (rc != 0) {
+    lode__file_free(st->file);
+    st->file = NULL;
+    return rc;
+  }
+  session_mark_dirty(st->s);
+  return 0;
+}
+
 int lode_stream_info(lode_stream *st, const nghttp2_nv *nva, size_t n) {
   int rc;
   STREAM_CHECK(st);
@@ -1293,3 +1389,212 @@ void lode_stream_pause(lode_stream *st, int paused) {
     session_mark_dirty(s);
   }
 }
+
+/* ---- h2 over TLS: the tls conn (lode_tls.h) between the uv_tcp_t and nghttp2 ---- */
+
+#ifdef LODE_HAVE_TLS
+
+typedef struct tls_wreq {
+  uv_write_t req;
+  lode_session *s;
+  char *buf;
+  size_t len;
+} tls_wreq;
+
+static void on_tls_write(uv_write_t *req, int status) {
+  tls_wreq *w = (tls_wreq *)req;
+  lode_session *s = w->s;
+  s->inflight--;
+  s->inflight_bytes -= w->len;
+  free(w->buf);
+  free(w);
+  if (status < 0 && !s->closing) {
+    if (s->cb && s->cb->on_error && status != UV_ECANCELED) s->cb->on_error(s, status, s->ud);
+    session_start_close(s);
+    return;
+  }
+  if (!s->closing) session_mark_dirty(s);
+}
+
+/* Writes the conn's ciphertext: uv_try_write first when nothing is in flight, then uv_write. */
+static void tls_send(lode_session *s) {
+  size_t len = 0, off = 0;
+  char *out;
+  tls_wreq *w;
+  uv_buf_t b;
+  int rc;
+  if (s->closing) return;
+  out = lode_tls_conn_take_output(s->tls, &len);
+  if (out == NULL) return;
+  if (s->inflight == 0) {
+    b = uv_buf_init(out, (unsigned)len);
+    rc = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
+    if (rc > 0) off = (size_t)rc;
+    else if (rc < 0 && rc != UV_EAGAIN) {
+      free(out);
+      if (s->cb && s->cb->on_error) s->cb->on_error(s, rc, s->ud);
+      session_start_close(s);
+      return;
+    }
+    if (off == len) { free(out); return; }
+  }
+  w = malloc(sizeof *w);
+  if (w == NULL) { free(out); session_start_close(s); return; }
+  w->s = s;
+  w->buf = out;
+  w->len = len - off;
+  b = uv_buf_init(out + off, (unsigned)(len - off));
+  rc = uv_write(&w->req, (uv_stream_t *)&s->tcp, &b, 1, on_tls_write);
+  if (rc < 0) { free(out); free(w); session_start_close(s); return; }
+  s->inflight++;
+  s->inflight_bytes += w->len;
+}
+
+/* Encrypts a batch (its chunks are done once copied into TLS records) and sends it. */
+static int tls_write_batch(lode_session *s, batch *b) {
+  size_t i;
+  for (i = 0; i < b->niov; i++) {
+    const uint8_t *p = b->iovs[i].ptr ? b->iovs[i].ptr : b->buf + b->iovs[i].off;
+    if (lode_tls_conn_write(s->tls, (const char *)p, b->iovs[i].len) != 0) {
+      batch_finish(b, UV_EPROTO);
+      if (s->cb && s->cb->on_error) s->cb->on_error(s, LODE_ERR_TLS, s->ud);
+      session_start_close(s);
+      return -1;
+    }
+  }
+  batch_finish(b, 0);
+  tls_send(s);
+  return 0;
+}
+
+/* The handshake of a server's session is over (or the session is gone): a server closed in the
+   meantime is freed by its last pending handshake, and its sessions are not accepted. */
+static void tls_hs_release(lode_session *s) {
+  lode_server *srv = s->srv;
+  if (!s->hs_held) return;
+  s->hs_held = 0;
+  srv->hs_pending--;
+  if (!srv->dead) return;
+  s->srv = NULL;
+  if (srv->hs_pending == 0) {
+    if (srv->tls_cfg) lode_tls_config_unref(srv->tls_cfg);
+    free(srv);
+  }
+}
+
+static void tls_begin(lode_session *s) {
+  uv_tcp_nodelay(&s->tcp, 1);
+  uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
+  s->reading = 1;
+  tls_on_input(s, 0);
+}
+
+/* A fatal TLS error: the alert (if any) goes out, then the connection closes. */
+static void tls_fail(lode_session *s) {
+  tls_send(s);
+  if (s->type == LODE_SESSION_CLIENT && !s->tls_up) {
+    if (s->cb && s->cb->on_connect) s->cb->on_connect(s, LODE_ERR_TLS, s->ud);
+  } else if (s->tls_up && s->cb && s->cb->on_error) {
+    s->cb->on_error(s, LODE_ERR_TLS, s->ud);
+  }
+  session_start_close(s);
+}
+
+/* The handshake is done: h2 starts (or the server's on_alpn decides). */
+static void tls_established(lode_session *s) {
+  const char *alpn = lode_tls_conn_alpn(s->tls);
+  s->tls_up = 1;
+  tls_hs_release(s);
+  if (s->type == LODE_SESSION_SERVER) {
+    lode_server *srv = s->srv;
+    if (alpn == NULL || strcmp(alpn, "h2") != 0) {
+      if (srv && srv->on_alpn) srv->on_alpn(srv, s, alpn, srv->ud);
+      else session_start_close(s);
+      return;
+    }
+    session_start(s);
+    if (srv) srv->on_accept(srv, s, srv->ud);
+    else session_start_close(s);
+  } else {
+    session_start(s);
+    if (s->cb && s->cb->on_connect) s->cb->on_connect(s, 0, s->ud);
+  }
+}
+
+/* |n| ciphertext bytes were read into the conn's input: handshake, then decrypt into nghttp2. */
+static void tls_on_input(lode_session *s, size_t n) {
+  if (n) lode_tls_conn_input_commit(s->tls, n);
+  if (!s->tls_up) {
+    int rc = lode_tls_conn_handshake(s->tls);
+    if (rc == LODE_TLS_ERR_AGAIN) { tls_send(s); return; }
+    if (rc != 0) { tls_fail(s); return; }
+    tls_send(s);
+    tls_established(s);
+    if (s->closing || !s->connected) return;
+  }
+  if (s->rbuf == NULL && (s->rbuf = malloc(READ_BUF_SIZE)) == NULL) {
+    session_start_close(s);
+    return;
+  }
+  for (;;) {
+    size_t got = 0;
+    ssize_t rv;
+    int rc = lode_tls_conn_read(s->tls, (char *)s->rbuf, READ_BUF_SIZE, &got);
+    if (rc == LODE_TLS_ERR_AGAIN) break;
+    if (rc == LODE_TLS_ERR_EOF) { session_start_close(s); return; }
+    if (rc != 0) { tls_fail(s); return; }
+    if (s->failed) continue; /* draining after a protocol error */
+    rv = nghttp2_session_mem_recv(s->ng, s->rbuf, got);
+    session_deliver(s);
+    if (s->closing) return;
+    if (rv < 0) {
+      if (s->cb && s->cb->on_error) s->cb->on_error(s, (int)rv, s->ud);
+      s->failed = 1;
+      s->shutdown = 1;
+      if (!s->closing) uv_read_stop((uv_stream_t *)&s->tcp);
+      break;
+    }
+  }
+  tls_send(s);
+  session_mark_dirty(s);
+}
+
+void lode_server_set_tls(lode_server *srv, struct lode_tls_config *cfg, lode_alpn_cb on_alpn) {
+  if (cfg) lode_tls_config_ref(cfg);
+  if (srv->tls_cfg) lode_tls_config_unref(srv->tls_cfg);
+  srv->tls_cfg = cfg;
+  srv->on_alpn = on_alpn;
+}
+
+int lode_session_connect_tls(lode_engine *e, const char *host, int port,
+                             const lode_session_options *opts, struct lode_tls_config *cfg,
+                             const char *servername, const lode_session_callbacks *cb, void *ud,
+                             lode_session **out) {
+  lode_tls_conn *c;
+  char err[LODE_TLS_ERRLEN];
+  int rc;
+  if (lode_tls_conn_new(&c, cfg, servername, err) != 0) return UV_ENOMEM;
+  rc = lode_session_connect(e, host, port, opts, cb, ud, out);
+  if (rc < 0) { lode_tls_conn_free(c); return rc; }
+  (*out)->tls = c;
+  return 0;
+}
+
+#else
+
+void lode_server_set_tls(lode_server *srv, struct lode_tls_config *cfg, lode_alpn_cb on_alpn) {
+  (void)srv; (void)cfg; (void)on_alpn;
+}
+
+int lode_session_connect_tls(lode_engine *e, const char *host, int port,
+                             const lode_session_options *opts, struct lode_tls_config *cfg,
+                             const char *servername, const lode_session_callbacks *cb, void *ud,
+                             lode_session **out) {
+  (void)e; (void)host; (void)port; (void)opts; (void)cfg; (void)servername; (void)cb; (void)ud;
+  (void)out;
+  return UV_ENOTSUP;
+}
+
+#endif
+
+struct lode_tls_conn *lode_session_tls(lode_session *s) { return s->tls; }

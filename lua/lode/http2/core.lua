@@ -148,8 +148,10 @@ local function socket_proxy(session)
       elseif k == "destroyed" then
         return session.destroyed
       elseif k == "encrypted" then
-        return false
+        return session.encrypted
       end
+      local tls_get = rawget(session, "_tlsSocketGet") -- h2 over TLS (lode.http2.secure)
+      if tls_get then return tls_get(session, k) end
       return nil
     end,
     __newindex = function() error(errors.ERR_HTTP2_NO_SOCKET_MANIPULATION(), 2) end,
@@ -485,8 +487,49 @@ Http2Stream._wq_tail = 0
 
 local DUPLEX_OPTIONS = { allowHalfOpen = true, decodeStrings = false, autoDestroy = false }
 
+-- A stream per request runs the same Duplex constructor with the same options: run it once into
+-- a template and give each stream a copy, made at its final size in one C call (no rehash per
+-- power of two, no per-field store). The template is remade when the default high-water mark
+-- changes, and not used at all if the constructor ever leaves a table (per-instance state) in it.
+local table_clone = core.table_clone
+local default_hwm = require("lode.stream").getDefaultHighWaterMark
+local make_onwrite = require("lode.stream")._makeOnwrite
+local duplex_template, template_hwm = nil, nil
+
+local function stream_shell(cls)
+  local hwm = default_hwm(false)
+  if hwm ~= template_hwm then
+    local t = setmetatable({}, Http2Stream)
+    Duplex.constructor(t, DUPLEX_OPTIONS)
+    setmetatable(t, nil)
+    -- The write callback closes over its stream: each copy gets its own.
+    if make_onwrite then t._onwrite = nil end
+    for _, v in next, t do
+      local tv = type(v)
+      if tv == "table" or tv == "function" or tv == "userdata" or tv == "thread" then
+        t = false
+        break
+      end
+    end
+    duplex_template, template_hwm = t, hwm
+  end
+  if not duplex_template then return setmetatable({}, cls) end
+  local obj = table_clone(duplex_template, cls, 16)
+  obj._onwrite = make_onwrite(obj)
+  return obj
+end
+
+local function stream_new(cls)
+  return function(...)
+    local obj = stream_shell(cls)
+    obj:constructor(...)
+    return obj
+  end
+end
+
 function Http2Stream:constructor(session, box)
-  Duplex.constructor(self, DUPLEX_OPTIONS)
+  -- Built by stream_shell already has the Duplex fields.
+  if rawget(self, "writableHighWaterMark") == nil then Duplex.constructor(self, DUPLEX_OPTIONS) end
   self._box = box
   self.session = session
   self.id = box:id()
@@ -746,6 +789,7 @@ end
 
 local ServerHttp2Stream = Http2Stream:extend("ServerHttp2Stream")
 M.ServerHttp2Stream = ServerHttp2Stream
+ServerHttp2Stream.new = stream_new(ServerHttp2Stream)
 ServerHttp2Stream._push_stream = false
 
 function ServerHttp2Stream:constructor(session, box, headers)
@@ -854,7 +898,7 @@ function ServerHttp2Stream:pushStream(headers, options, cb)
   for k, v in next, headers do copy[k] = v end
   if copy[":method"] == nil then copy[":method"] = "GET" end
   if copy[":path"] == nil then copy[":path"] = "/" end
-  if copy[":scheme"] == nil then copy[":scheme"] = "http" end
+  if copy[":scheme"] == nil then copy[":scheme"] = self.session._scheme or "http" end
   if copy[":authority"] == nil then
     copy[":authority"] = self._authority or "localhost"
   end
@@ -876,6 +920,7 @@ end
 
 local ClientHttp2Stream = Http2Stream:extend("ClientHttp2Stream")
 M.ClientHttp2Stream = ClientHttp2Stream
+ClientHttp2Stream.new = stream_new(ClientHttp2Stream)
 
 function ClientHttp2Stream:constructor(session, box)
   Http2Stream.constructor(self, session, box)
@@ -933,7 +978,7 @@ function ClientHttp2Session:request(headers, options)
   local connect = method == "CONNECT"
   if not connect then
     if h[":authority"] == nil and h.host == nil then h[":authority"] = self._authority end
-    if h[":scheme"] == nil then h[":scheme"] = "http" end
+    if h[":scheme"] == nil then h[":scheme"] = self._scheme or "http" end
     if h[":path"] == nil then h[":path"] = "/" end
   else
     if h[":authority"] == nil then error(errors.ERR_HTTP2_CONNECT_AUTHORITY(), 2) end
@@ -955,7 +1000,7 @@ function ClientHttp2Session:request(headers, options)
   local sflags = 0
   if end_stream then sflags = END_STREAM end
   if options.waitForTrailers then sflags = sflags | WANT_TRAILERS end
-  local stream = setmetatable({}, ClientHttp2Stream)
+  local stream = stream_shell(ClientHttp2Stream)
   local box, _, code = self._box:request(stream, names, values, flags, n, sflags, options.parent,
     options.weight, options.exclusive)
   if not box then
@@ -1050,12 +1095,15 @@ function Http2Server:listen(...)
   self._stream_forward = on_session_stream(self)
   local box, _, code
   if host == nil then
-    box, _, code = core.http2_listen(self, "::", math.tointeger(port), self._native, backlog)
+    box, _, code = core.http2_listen(self, "::", math.tointeger(port), self._native, backlog,
+      self._tlsContext)
     if not box then
-      box, _, code = core.http2_listen(self, "0.0.0.0", math.tointeger(port), self._native, backlog)
+      box, _, code = core.http2_listen(self, "0.0.0.0", math.tointeger(port), self._native, backlog,
+      self._tlsContext)
     end
   else
-    box, _, code = core.http2_listen(self, host, math.tointeger(port), self._native, backlog)
+    box, _, code = core.http2_listen(self, host, math.tointeger(port), self._native, backlog,
+      self._tlsContext)
   end
   if cb then self:once("listening", cb) end
   if not box then
@@ -1153,15 +1201,23 @@ function M.connect(authority, options, listener)
   end
   if not host then error(errors.ERR_INVALID_URL and errors.ERR_INVALID_URL(authority) or authority, 2) end
   protocol = options.protocol or protocol or "http:"
-  if protocol ~= "http:" then error(errors.ERR_HTTP2_UNSUPPORTED_PROTOCOL(protocol), 2) end
-  port = tonumber(port) or options.port or 80
+  if protocol ~= "http:" and protocol ~= "https:" then
+    error(errors.ERR_HTTP2_UNSUPPORTED_PROTOCOL(protocol), 2)
+  end
+  local default_port = protocol == "https:" and 443 or 80
+  port = tonumber(port) or options.port or default_port
+  local secure = protocol == "https:" and require("lode.http2.secure") or nil
+  local tls_ctx, servername
+  if secure then tls_ctx, servername = secure.client_context(options, host) end
   local native = native_options(options, false)
   local session = setmetatable({}, ClientHttp2Session)
-  local box, _, code = core.http2_connect(session, options.host or host, math.tointeger(port), native)
+  local box, _, code = core.http2_connect(session, options.host or host, math.tointeger(port), native,
+    tls_ctx, servername)
   if not box then error(errors.nghttp(code), 2) end
   local auth = host:find(":", 1, true) and ("[" .. host .. "]") or host
-  if port ~= 80 then auth = auth .. ":" .. port end
+  if port ~= default_port then auth = auth .. ":" .. port end
   session:constructor(box, options, auth, host, port)
+  if secure then secure.client_session(session, options, host) end
   if listener then session:once("connect", listener) end
   return session
 end

@@ -5,6 +5,7 @@
 --   server:on("stream", function(stream, headers) ... end)
 --   server:listen(8000)
 local core = require "lode.http2.core"
+require "lode.http2.files" -- respondWithFile / respondWithFD on ServerHttp2Stream
 local constants = require "lode.http2.constants"
 local settings = require "lode.http2.settings"
 local headers = require "lode.http2.headers"

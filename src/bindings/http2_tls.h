@@ -1,0 +1,15 @@
+/* The TLS side of the http2 binding (http2_tls.c). */
+#ifndef LODE_HTTP2_TLS_H
+#define LODE_HTTP2_TLS_H
+
+#include "lode.h"
+#include "lode_core.h"
+
+/* The lode_tls_config of the tls context userdata at |i| (NULL when nil). */
+struct lode_tls_config *lode_h2_tls_config(lua_State *L, int i);
+/* The Node-style code and text of the session's last TLS failure. */
+void lode_h2_tls_error(lode_session *s, const char **code, const char **msg);
+/* Pushes the session's TLS facts (a table), or nil for h2c. */
+int lode_h2_push_tls_info(lua_State *L, lode_session *s);
+
+#endif
