@@ -17,13 +17,21 @@ bad=()
 for f in "${files[@]}"; do
   log=$(mktemp)
   # Children (curl, node, the lode under test) are not traced: only this process is checked.
-  if valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-       --show-leak-kinds=definite "$dir/lode" /usr/bin/busted "$f" >"$log" 2>&1; then
+  set +e
+  valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+    --show-leak-kinds=definite "$dir/lode" /usr/bin/busted "$f" >"$log" 2>&1
+  rc=$?
+  set -e
+  if [ $rc -eq 0 ]; then
     echo "-- $f: clean"
+  elif [ $rc -eq 99 ]; then
+    echo "-- $f: MEMCHECK ERRORS"; grep -aE "==[0-9]+==" "$log" | head -40; bad+=("$f")
   else
-    echo "-- $f: FAILED"; grep -aE "==[0-9]+==|failures|errors" "$log" | head -40; bad+=("$f")
+    # No memory error; a spec failed, usually a timing limit under valgrind's slowdown.
+    echo "-- $f: clean, but specs failed under valgrind (status $rc):"
+    grep -aE "successes|Failure ->|Error ->" "$log" | head -5
   fi
   rm -f "$log"
 done
-echo "valgrind: $(( ${#files[@]} - ${#bad[@]} )) passed, ${#bad[@]} failed"
+echo "valgrind: $(( ${#files[@]} - ${#bad[@]} )) files clean, ${#bad[@]} with memory errors"
 [ ${#bad[@]} -eq 0 ]
