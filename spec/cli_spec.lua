@@ -96,6 +96,15 @@ describe("lode script.lua", function()
   end)
 end)
 
+describe("signals", function()
+  it("ends on SIGINT even when the parent left SIGINT ignored", function()
+    local out = helper.sh("trap '' INT; " .. helper.q(helper.lode) ..
+      [[ -e 'setInterval(function() end, 1000)' & pid=$!; sleep 0.3; kill -INT $pid; sleep 0.3;
+      if kill -0 $pid 2>/dev/null; then echo alive; kill -9 $pid; else echo ended; fi]])
+    assert.equal("ended\n", out)
+  end)
+end)
+
 describe("uncaught errors", function()
   it("print Uncaught, the error and a traceback on stderr, and exit 1", function()
     local out, code = lode([[-e 'error("boom")']])

@@ -2,6 +2,7 @@
  * luaopen_lode_core: the per-state context, the loop, protected calls into Lua, nextTick and
  * setImmediate plumbing, and process facts that come from libuv.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,31 +285,6 @@ static int l_pcall(lua_State *L) {
   return 1;
 }
 
-/* table_clone(src, mt, extra): a new table holding src's pairs (raw, shallow), made at its final
-   size plus |extra| hash slots, with metatable |mt| (or none). One call instead of one rehash per
-   power of two: the Lua layer builds per-request objects (streams) from a template with it. */
-static int l_table_clone(lua_State *L) {
-  int nrec = 0;
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lua_pushnil(L);
-  while (lua_next(L, 1) != 0) {
-    nrec++;
-    lua_pop(L, 1);
-  }
-  lua_createtable(L, 0, nrec + (int)luaL_optinteger(L, 3, 0));
-  lua_pushnil(L);
-  while (lua_next(L, 1) != 0) {
-    lua_pushvalue(L, -2);
-    lua_insert(L, -2);
-    lua_rawset(L, -4);
-  }
-  if (lua_istable(L, 2)) {
-    lua_pushvalue(L, 2);
-    lua_setmetatable(L, -2);
-  }
-  return 1;
-}
-
 static int l_hrtime(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)uv_hrtime());
   return 1;
@@ -437,7 +413,6 @@ static const luaL_Reg core_funcs[] = {
   {"immediate_pending", l_immediate_pending},
   {"pcall", l_pcall},
   {"hrtime", l_hrtime},
-  {"table_clone", l_table_clone},
   {"now", l_now},
   {"update_time", l_update_time},
   {"exepath", l_exepath},
@@ -458,7 +433,11 @@ static const luaL_Reg core_funcs[] = {
 
 LUALIB_API int luaopen_lode_core(lua_State *L) {
   lode_state *S = lode_get_state(L);
+  struct sigaction sa;
   (void)S;
+  /* A peer that closes its end must not kill the process through a write: errors come back as
+     EPIPE instead, as in node. A host that set its own SIGPIPE handler keeps it. */
+  if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) signal(SIGPIPE, SIG_IGN);
   luaL_newlib(L, core_funcs);
   lua_pushstring(L, LODE_VERSION);
   lua_setfield(L, -2, "version");

@@ -3,6 +3,7 @@
  * a user sees (scripts, -e, the REPL, exit codes) is decided by lua/lode/runtime.lua.
  */
 #include <signal.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -23,6 +24,13 @@ int main(int argc, char **argv) {
 
   /* As Node does: a peer that closes early must give EPIPE on write, not kill the process. */
   signal(SIGPIPE, SIG_IGN);
+  /* As node does: a parent (a non-interactive shell's `cmd &`) may have left SIGINT or SIGTERM
+     ignored, and Ctrl-C must still stop a server. */
+  {
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR2};
+    size_t k;
+    for (k = 0; k < sizeof sigs / sizeof sigs[0]; k++) signal(sigs[k], SIG_DFL);
+  }
   argv = uv_setup_args(argc, argv);
   L = luaL_newstate();
   if (L == NULL) {
