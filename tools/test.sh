@@ -18,6 +18,7 @@ export LODE_RELEASE_BUILD="$PWD/build"
 # A build without TLS, for spec/tls_notls_spec.lua.
 [ -f build-notls/build.ninja ] || meson setup build-notls -Dtls=false >/dev/null
 ninja -C build-notls >/dev/null
+export LODE_NOTLS="$PWD/build-notls/lode"
 
 echo "== luacheck"
 luacheck -q lua spec examples bench

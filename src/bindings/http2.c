@@ -356,7 +356,14 @@ static int ls_priority(lua_State *L) {
   int rc;
   STREAM_OPEN(L, b);
   opt_priority(L, 2, &pri);
-  rc = lode_stream_priority(b->st, &pri);
+  if (lua_toboolean(L, 5)) {
+    /* silent: change the local priority tree only, no PRIORITY frame (Node's options.silent). */
+    nghttp2_session *ng = lode_session_nghttp2(lode_stream_session(b->st));
+    rc = ng ? nghttp2_session_change_stream_priority(ng, lode_stream_id(b->st), &pri)
+            : NGHTTP2_ERR_STREAM_CLOSED;
+  } else {
+    rc = lode_stream_priority(b->st, &pri);
+  }
   if (rc < 0) return push_fail(L, rc);
   lua_pushboolean(L, 1);
   return 1;
@@ -631,9 +638,27 @@ static void on_close(lode_session *s, void *ud) {
   unpin(L, &b->ref);
 }
 
+/* ORIGIN frame: _onorigin({ origin, ... }) */
+static void on_origin(lode_session *s, const char *origins, size_t len, void *ud) {
+  l_session *b = ud;
+  lua_State *L = b->S->L;
+  size_t off = 0;
+  int i = 0;
+  (void)s;
+  if (!push_box_method(L, b->ref, "_onorigin")) return;
+  lua_newtable(L);
+  while (off < len) {
+    size_t n = strlen(origins + off);
+    lua_pushlstring(L, origins + off, n);
+    lua_rawseti(L, -2, ++i);
+    off += n + 1;
+  }
+  lode_pcall(b->S, L, 2, 0);
+}
+
 static const lode_session_callbacks session_cbs = {
   on_connect, on_headers, on_data, on_end, on_want_trailers, on_chunk_done, on_stream_close,
-  on_settings, on_ping, on_goaway, on_frame_error, on_error, on_close
+  on_settings, on_ping, on_goaway, on_frame_error, on_error, on_close, on_origin
 };
 
 /* ---- session boxes ---- */
@@ -836,6 +861,34 @@ static int lss_pending(lua_State *L) {
   return 1;
 }
 
+/* box:origin({ origin, ... }) -> true | fail */
+static int lss_origin(lua_State *L) {
+  l_session *b = check_session(L, 1);
+  const char *ov[64];
+  size_t lens[64];
+  lua_Integer n, i;
+  int rc;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  n = luaL_len(L, 2);
+  luaL_argcheck(L, n <= 64, 2, "at most 64 origins");
+  if (b->s == NULL) return push_fail(L, NGHTTP2_ERR_INVALID_STATE);
+  for (i = 0; i < n; i++) {
+    lua_rawgeti(L, 2, i + 1);
+    ov[i] = luaL_checklstring(L, -1, &lens[i]);
+    lua_pop(L, 1); /* the table keeps the string */
+  }
+  rc = lode_session_origin(b->s, ov, lens, (size_t)n);
+  if (rc < 0) return push_fail(L, rc);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int lss_h1_start(lua_State *L) {
+  l_session *b = check_session(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  return lode_h2_h1_start(L, &b->s, 1, 2);
+}
+
 static int lss_tls(lua_State *L) {
   l_session *b = check_session(L, 1);
   return lode_h2_push_tls_info(L, b->s);
@@ -852,7 +905,7 @@ static const luaL_Reg session_methods[] = {
   {"ping", lss_ping}, {"goaway", lss_goaway}, {"shutdown", lss_shutdown}, {"destroy", lss_destroy},
   {"set_local_window_size", lss_set_local_window_size}, {"ref", lss_ref}, {"state", lss_state},
   {"settings_table", lss_settings_table}, {"address", lss_address}, {"pending", lss_pending},
-  {"is_open", lss_is_open}, {"tls", lss_tls}, {NULL, NULL}
+  {"is_open", lss_is_open}, {"tls", lss_tls}, {"h1_start", lss_h1_start}, {"origin", lss_origin}, {NULL, NULL}
 };
 
 /* ---- options ---- */
@@ -962,6 +1015,38 @@ static void on_alpn(lode_server *srv, lode_session *s, const char *alpn, void *u
   lua_settop(L, top);
 }
 
+/* A client's handshake failed: the server's _ontlsclienterror(code, message). */
+static void on_tls_client_error(lode_server *srv, const char *code, const char *msg, void *ud) {
+  l_server *sv = ud;
+  lua_State *L = sv->S->L;
+  int top = lua_gettop(L);
+  (void)srv;
+  if (push_box_method(L, sv->ref, "_ontlsclienterror")) {
+    lua_pushstring(L, code);
+    lua_pushstring(L, msg);
+    lode_pcall(sv->S, L, 3, 0);
+  }
+  lua_settop(L, top);
+}
+
+/* SNI: the server's _onsni(servername) returns a tls context userdata (or nil: its own). */
+static struct lode_tls_config *on_sni(lode_server *srv, const char *name, void *ud) {
+  l_server *sv = ud;
+  lua_State *L = sv->S->L;
+  struct lode_tls_config *cfg = NULL;
+  int top = lua_gettop(L);
+  (void)srv;
+  if (push_box_method(L, sv->ref, "_onsni")) {
+    lua_pushstring(L, name);
+    if (lode_pcall(sv->S, L, 2, 1) == 0 && !lua_isnil(L, -1)) {
+      /* the context stays referenced by the session for the handshake */
+      if (luaL_testudata(L, -1, "lode.tls_context")) cfg = *(struct lode_tls_config **)lua_touserdata(L, -1);
+    }
+  }
+  lua_settop(L, top);
+  return cfg;
+}
+
 static void on_server_close(lode_server *srv, void *ud) {
   l_server *sv = ud;
   lua_State *L = sv->S->L;
@@ -994,7 +1079,11 @@ static int l_listen(lua_State *L) {
   rc = lode_server_listen(H->e, host, port, (int)luaL_optinteger(L, 5, 511), &sv->opts, on_accept,
                           on_server_close, sv, &sv->srv);
   if (rc < 0) return push_fail(L, rc);
-  if (!lua_isnoneornil(L, 6)) lode_server_set_tls(sv->srv, lode_h2_tls_config(L, 6), on_alpn);
+  if (!lua_isnoneornil(L, 6)) {
+    lode_server_set_tls(sv->srv, lode_h2_tls_config(L, 6), on_alpn);
+    lode_server_set_sni(sv->srv, on_sni);
+    lode_server_set_tls_error(sv->srv, on_tls_client_error);
+  }
   pin(L, &sv->ref, -1);
   return 1;
 }

@@ -91,6 +91,8 @@ typedef struct lode_session_callbacks {
   void (*on_error)(lode_session *s, int code, void *ud);
   /* Every stream has been reported closed and the socket is closed; |s| is freed after this. */
   void (*on_close)(lode_session *s, void *ud);
+  /* ORIGIN frame (client): |len| bytes of origins, each followed by '\0'. */
+  void (*on_origin)(lode_session *s, const char *origins, size_t len, void *ud);
 } lode_session_callbacks;
 
 /* Options of a session, filled by lode_session_options_init() with lode's defaults. */
@@ -238,6 +240,14 @@ typedef void (*lode_alpn_cb)(lode_server *srv, lode_session *s, const char *alpn
 /* Makes |srv| speak TLS with |cfg| (referenced): a session reaches on_accept once its handshake
    is done and ALPN chose h2; others go to |on_alpn| (NULL: closed). */
 void lode_server_set_tls(lode_server *srv, struct lode_tls_config *cfg, lode_alpn_cb on_alpn);
+/* The client asked for |servername| (when the config holds SNI, lode_tls_config_hold_sni):
+   returns the config to serve it with (it is referenced for the handshake), or NULL for the
+   server's own. Called before the session is accepted. */
+typedef struct lode_tls_config *(*lode_sni_cb)(lode_server *srv, const char *servername, void *ud);
+void lode_server_set_sni(lode_server *srv, lode_sni_cb on_sni);
+/* A client's TLS handshake failed (Node's code and text); its connection is closing. */
+typedef void (*lode_tls_error_cb)(lode_server *srv, const char *code, const char *message, void *ud);
+void lode_server_set_tls_error(lode_server *srv, lode_tls_error_cb cb);
 /* lode_session_connect over TLS with |cfg| (SNI |servername|, may be NULL): on_connect comes
    once the handshake is done (status 0; the caller checks the peer, e.g. with
    lode_tls_conn_verify_error) or failed (LODE_ERR_TLS). */
@@ -247,5 +257,17 @@ int lode_session_connect_tls(lode_engine *e, const char *host, int port,
                              lode_session **out);
 /* The session's TLS conn, or NULL (h2c). */
 struct lode_tls_conn *lode_session_tls(lode_session *s);
+
+/* Raw mode, for the HTTP/1.1 fallback of a TLS session that did not choose h2 (from
+   lode_alpn_cb): decrypted bytes go to |cb| instead of nghttp2 (the pointer is valid during the
+   call only); lode_session_raw_write encrypts and sends bytes (|end|: close_notify, then the
+   connection closes once written). on_close is reported as for any session. */
+typedef void (*lode_raw_cb)(lode_session *s, const uint8_t *data, size_t len, void *ud);
+void lode_session_set_raw(lode_session *s, lode_raw_cb cb, void *ud);
+int lode_session_raw_write(lode_session *s, const uint8_t *data, size_t len, int end);
+/* Server: sends an ORIGIN frame (RFC 8336) with |n| origins (at most 64; copied). */
+int lode_session_origin(lode_session *s, const char *const *origins, const size_t *lens, size_t n);
+/* Ciphertext written and not yet taken by the kernel. */
+size_t lode_session_raw_pending(lode_session *s);
 
 #endif

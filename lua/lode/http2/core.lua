@@ -13,6 +13,7 @@ local settings_mod = require "lode.http2.settings"
 local constants = require "lode.http2.constants"
 local process = require "lode.process"
 local timers = require "lode.timers"
+local compat = require "lode.http2.compat"
 
 local nextTick = process.nextTick
 local to_nv = headers_mod.to_nv
@@ -113,7 +114,8 @@ local function native_options(options, is_server)
     maxSendHeaderBlockLength = options.maxSendHeaderBlockLength,
     maxSettings = options.maxSettings,
     maxDeflateDynamicTableSize = options.maxDeflateDynamicTableSize,
-    paddingStrategy = options.paddingStrategy,
+    -- Node's numbering (NONE 0, ALIGNED/CALLBACK 1, MAX 2) -> the core's (0 none, 1 max, 2 aligned).
+    paddingStrategy = ({ [0] = 0, [1] = 2, [2] = 1 })[options.paddingStrategy or 0] or 0,
   }, s
 end
 
@@ -205,7 +207,10 @@ Http2Session:getter("state", function(self)
   if self.destroyed then return {} end
   return self._box:state()
 end)
-Http2Session:getter("originSet", function() return nil end)
+Http2Session:getter("originSet", function(self)
+  if not self.encrypted or self.destroyed then return nil end
+  return require("lode.http2.secure").originSet(self)
+end)
 
 function Http2Session:_track(stream)
   self._streams[stream] = true
@@ -440,7 +445,7 @@ function ServerHttp2Session:constructor(box, server)
 end
 
 function ServerHttp2Session.altsvc() end
-function ServerHttp2Session.origin() end
+function ServerHttp2Session:origin(...) return require("lode.http2.secure").origin(self, ...) end
 
 -- ---- ClientHttp2Session ----
 
@@ -488,35 +493,76 @@ Http2Stream._wq_tail = 0
 local DUPLEX_OPTIONS = { allowHalfOpen = true, decodeStrings = false, autoDestroy = false }
 
 -- A stream per request runs the same Duplex constructor with the same options: run it once into
--- a template and give each stream a copy, made at its final size in one C call (no rehash per
--- power of two, no per-field store). The template is remade when the default high-water mark
--- changes, and not used at all if the constructor ever leaves a table (per-instance state) in it.
-local table_clone = core.table_clone
+-- a template, and compile the template into a function whose table constructor makes each new
+-- stream at its final size with every field in place (one NEWTABLE, no rehash per power of two,
+-- no __newindex per field). The maker is remade when the default high-water mark changes; if the
+-- constructor ever leaves a value that is not a literal (per-instance state), the generic path runs.
 local default_hwm = require("lode.stream").getDefaultHighWaterMark
 local make_onwrite = require("lode.stream")._makeOnwrite
-local duplex_template, template_hwm = nil, nil
+local stream_makers, template_hwm = {}, nil
+-- Fields most streams get right after construction: reserved (as nil) in the constructor's size.
+local LATER_FIELDS = { "_box", "session", "id", "state", "_method", "pushAllowed", "_authority",
+  "_events", "headersSent", "sentHeaders", "_end_sent", "rstCode", "_finalCalled", "_prefinished",
+  "endAfterHeaders", "_h2closed", "bufferSize" }
+-- Duplex fields that DUPLEX_OPTIONS fixes and a request seldom writes: they live on the class
+-- (same value, found through __index) rather than in every stream, which keeps a stream's table
+-- at 64 slots instead of 128. A write still lands on the instance, as before.
+local CLASS_FIELDS = { "_autoDestroy", "_decodeStrings", "_defaultEncoding", "_emitClose",
+  "allowHalfOpen", "readableObjectMode", "writableObjectMode", "_decoder", "writableCorked" }
+
+local function literal(v)
+  local tv = type(v)
+  if tv == "string" then return string.format("%q", v) end
+  if tv == "boolean" then return tostring(v) end
+  if tv == "number" and math_type(v) == "integer" then return string.format("%d", v) end
+  if tv == "number" and v == v and v ~= math.huge and v ~= -math.huge then
+    return string.format("%.17g", v)
+  end
+  return nil
+end
+
+local function compile_maker(cls)
+  local t = setmetatable({}, Http2Stream)
+  Duplex.constructor(t, DUPLEX_OPTIONS)
+  setmetatable(t, nil)
+  -- The write callback closes over its stream: each stream gets its own.
+  if not make_onwrite then return false end
+  t._onwrite = nil
+  for _, k in ipairs(CLASS_FIELDS) do
+    local v = t[k]
+    if v ~= nil and literal(v) then
+      if rawget(Http2Stream, k) == nil then rawset(Http2Stream, k, v) end
+      if cls[k] == v then t[k] = nil end
+    end
+  end
+  local parts, seen = {}, {}
+  for k, v in next, t do
+    local lk, lv = literal(k), literal(v)
+    if type(k) ~= "string" or not lk or not lv then return false end
+    parts[#parts + 1] = "[" .. lk .. "]=" .. lv
+    seen[k] = true
+  end
+  for _, k in ipairs(LATER_FIELDS) do
+    if not seen[k] then parts[#parts + 1] = "[" .. literal(k) .. "]=nil" end
+  end
+  parts[#parts + 1] = "_onwrite=false"
+  local src = "local setmetatable, make_onwrite = ...\n" ..
+    "return function(cls)\n  local o = setmetatable({" .. table.concat(parts, ",") .. "}, cls)\n" ..
+    "  o._onwrite = make_onwrite(o)\n  return o\nend"
+  local chunk = load(src, "=stream_maker", "t", {})
+  return chunk and chunk(setmetatable, make_onwrite) or false
+end
 
 local function stream_shell(cls)
   local hwm = default_hwm(false)
-  if hwm ~= template_hwm then
-    local t = setmetatable({}, Http2Stream)
-    Duplex.constructor(t, DUPLEX_OPTIONS)
-    setmetatable(t, nil)
-    -- The write callback closes over its stream: each copy gets its own.
-    if make_onwrite then t._onwrite = nil end
-    for _, v in next, t do
-      local tv = type(v)
-      if tv == "table" or tv == "function" or tv == "userdata" or tv == "thread" then
-        t = false
-        break
-      end
-    end
-    duplex_template, template_hwm = t, hwm
+  if hwm ~= template_hwm then stream_makers, template_hwm = {}, hwm end
+  local maker = stream_makers[cls]
+  if maker == nil then
+    maker = compile_maker(cls)
+    stream_makers[cls] = maker
   end
-  if not duplex_template then return setmetatable({}, cls) end
-  local obj = table_clone(duplex_template, cls, 16)
-  obj._onwrite = make_onwrite(obj)
-  return obj
+  if not maker then return setmetatable({}, cls) end
+  return maker(cls)
 end
 
 local function stream_new(cls)
@@ -744,8 +790,20 @@ end
 function Http2Stream:priority(options)
   if self.destroyed then error(errors.ERR_HTTP2_INVALID_STREAM(), 2) end
   options = options or {}
-  if options.parent == self.id then error(errors.ERR_HTTP2_STREAM_SELF_DEPENDENCY(), 2) end
-  self._box:priority(options.parent or 0, options.weight or 16, options.exclusive)
+  -- Node's validatePriorityOptions; the weight is clamped to 1..256 as Node's Http2Priority does.
+  local w, p = options.weight, options.parent
+  if w ~= nil and type(w) ~= "number" then error(errors.ERR_INVALID_ARG_VALUE("options.weight", w), 2) end
+  if p ~= nil and (type(p) ~= "number" or p < 0) then
+    error(errors.ERR_INVALID_ARG_VALUE("options.parent", p), 2)
+  end
+  for _, k in ipairs { "exclusive", "silent" } do
+    local v = options[k]
+    if v ~= nil and type(v) ~= "boolean" then error(errors.ERR_INVALID_ARG_VALUE("options." .. k, v), 2) end
+  end
+  if p == self.id then error(errors.ERR_HTTP2_STREAM_SELF_DEPENDENCY(), 2) end
+  w = math.tointeger(math.floor(w or 16))
+  if w < 1 then w = 1 elseif w > 256 then w = 256 end
+  self._box:priority(math.tointeger(math.floor(p or 0)), w, options.exclusive, options.silent)
 end
 
 function Http2Stream:setTimeout(ms, cb)
@@ -816,6 +874,36 @@ local function validate_status(status)
   return status
 end
 
+-- The last response headers that passed validation, by content: a handler that answers every
+-- request with the same table literal pays for to_nv once. Only plain values (strings, numbers,
+-- booleans) are compared, so equal pairs mean to_nv would give the same lists; those lists are
+-- only read by the binding (nghttp2 copies them), so they are reused.
+local resp_cache = { count = -1 }
+
+local function shape_matches(c, tbl)
+  local keys, vals, i = c.keys, c.vals, 0
+  for k, v in next, tbl do
+    i = i + 1
+    if keys[i] ~= k or vals[i] ~= v then return false end
+  end
+  return i == c.count
+end
+
+local function shape_store(c, tbl, status, names, values, flags, n, date)
+  local keys, vals, i = {}, {}, 0
+  for k, v in next, tbl do
+    local tv = type(v)
+    if (tv ~= "string" and tv ~= "number" and tv ~= "boolean") or v ~= v then
+      c.count = -1
+      return
+    end
+    i = i + 1
+    keys[i], vals[i] = k, v
+  end
+  c.keys, c.vals, c.count = keys, vals, i
+  c.status, c.names, c.values, c.flags, c.n, c.date = status, names, values, flags, n, date
+end
+
 function ServerHttp2Stream:respond(headers, options)
   if self.destroyed or self._h2closed then error(errors.ERR_HTTP2_INVALID_STREAM(), 2) end
   if self.headersSent then error(errors.ERR_HTTP2_HEADERS_SENT(), 2) end
@@ -827,21 +915,31 @@ function ServerHttp2Stream:respond(headers, options)
   end
   headers = headers or {}
   options = options or {}
-  local status = validate_status(headers[":status"])
-  if status < 200 then error(errors.ERR_HTTP2_INFO_STATUS_NOT_ALLOWED(), 2) end
-  local names, values, flags, n = to_nv(headers, headers_mod.assert_valid_pseudo_response)
-  -- :status first, a date unless given.
-  if headers[":status"] == nil then
-    table.insert(names, 1, ":status")
-    table.insert(values, 1, "200")
-    if flags then table.insert(flags, 1, 0) end
-    n = n + 1
-  end
-  if headers.date == nil and headers.Date == nil then
-    n = n + 1
-    names[n] = "date"
-    values[n] = utc_date()
-    if flags then flags[n] = 0 end
+  local status, names, values, flags, n
+  local rc = resp_cache
+  if rc.count >= 0 and getmetatable(headers) == nil and shape_matches(rc, headers) then
+    -- The same pairs as the last response that passed: the same lists (only the date changes).
+    status, names, values, flags, n = rc.status, rc.names, rc.values, rc.flags, rc.n
+    if rc.date then values[n] = utc_date() end
+  else
+    status = validate_status(headers[":status"])
+    if status < 200 then error(errors.ERR_HTTP2_INFO_STATUS_NOT_ALLOWED(), 2) end
+    names, values, flags, n = to_nv(headers, headers_mod.assert_valid_pseudo_response)
+    -- :status first, a date unless given.
+    if headers[":status"] == nil then
+      table.insert(names, 1, ":status")
+      table.insert(values, 1, "200")
+      if flags then table.insert(flags, 1, 0) end
+      n = n + 1
+    end
+    local date = headers.date == nil and headers.Date == nil
+    if date then
+      n = n + 1
+      names[n] = "date"
+      values[n] = utc_date()
+      if flags then flags[n] = 0 end
+    end
+    if getmetatable(headers) == nil then shape_store(rc, headers, status, names, values, flags, n, date) end
   end
   local end_stream = options.endStream == true
   if HEAD_FORBIDS_BODY[status] or self._method == "HEAD" then end_stream = true end
@@ -976,7 +1074,8 @@ function ClientHttp2Session:request(headers, options)
   local method = h[":method"]
   if method == nil then method = "GET"; h[":method"] = method end
   local connect = method == "CONNECT"
-  if not connect then
+  -- An extended CONNECT (RFC 8441, with :protocol) carries :scheme and :path like any request.
+  if not connect or h[":protocol"] ~= nil then
     if h[":authority"] == nil and h.host == nil then h[":authority"] = self._authority end
     if h[":scheme"] == nil then h[":scheme"] = self._scheme or "http" end
     if h[":path"] == nil then h[":path"] = "/" end
@@ -996,6 +1095,11 @@ function ClientHttp2Session:request(headers, options)
   if options.waitForTrailers ~= nil and type(options.waitForTrailers) ~= "boolean" then
     error(errors.ERR_INVALID_ARG_TYPE("options.waitForTrailers", "boolean", options.waitForTrailers), 2)
   end
+  local signal = options.signal
+  if signal ~= nil and (type(signal) ~= "table" or type(signal.aborted) ~= "boolean" or
+      type(signal.removeListener) ~= "function") then
+    error(errors.ERR_INVALID_ARG_TYPE("options.signal", "AbortSignal", signal), 2)
+  end
   local names, values, flags, n = to_nv(h)
   local sflags = 0
   if end_stream then sflags = END_STREAM end
@@ -1013,12 +1117,17 @@ function ClientHttp2Session:request(headers, options)
     stream._end_sent = true
     stream:finish()
   end
-  if options.signal then
-    local signal = options.signal
+  if signal then
+    -- Node's aborter: destroy with an AbortError whose cause is the signal's reason; the
+    -- listener goes with the stream so a long-lived signal does not pin closed streams.
+    local function aborter()
+      stream:destroy(errors.AbortError(nil, { cause = signal.reason }))
+    end
     if signal.aborted then
-      stream:destroy(errors.AbortError and errors.AbortError() or nil)
+      aborter()
     else
-      signal:on("abort", function() stream:destroy(errors.AbortError and errors.AbortError() or nil) end)
+      signal:on("abort", aborter)
+      stream:once("close", function() signal:removeListener("abort", aborter) end)
     end
   end
   nextTick(function() if not stream.destroyed then stream:emit("ready") end end)
@@ -1043,6 +1152,8 @@ function Http2Server:constructor(options, handler)
   self._nsessions = 0
   self.timeout = 0
   self.listening = false
+  -- The Compatibility API: the first 'request' listener wraps every stream (compat.lua).
+  self:on("newListener", compat.setupCompat(self, options))
   if handler then self:on("request", handler) end
 end
 
@@ -1053,7 +1164,7 @@ local function on_session_stream(server)
 end
 
 function Http2Server:_onsession(box)
-  local session = ServerHttp2Session.new(box, self)
+  local session = (self._SessionClass or ServerHttp2Session).new(box, self)
   self._sessions[session] = true
   self._nsessions = self._nsessions + 1
   session:on("stream", self._stream_forward)
@@ -1220,6 +1331,26 @@ function M.connect(authority, options, listener)
   if secure then secure.client_session(session, options, host) end
   if listener then session:once("connect", listener) end
   return session
+end
+
+-- Inherited methods copied into the classes made per request and per connection (as lode.stream
+-- does for its own classes): `stream:push()` finds Duplex's function one lookup away instead of
+-- walking ServerHttp2Stream -> Http2Stream -> Duplex. A class's own methods always win.
+local function flatten(cls)
+  local c = rawget(cls, "super")
+  while c do
+    for k, v in pairs(c) do
+      if type(v) == "function" and rawget(cls, k) == nil and type(k) == "string"
+        and k:sub(1, 2) ~= "__" and k ~= "new" and k ~= "constructor" then
+        rawset(cls, k, v)
+      end
+    end
+    c = rawget(c, "super")
+  end
+end
+for _, cls in ipairs { Http2Stream, ServerHttp2Stream, ClientHttp2Stream, Http2Session,
+  ServerHttp2Session, ClientHttp2Session } do
+  flatten(cls)
 end
 
 return M

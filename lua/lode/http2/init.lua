@@ -4,12 +4,20 @@
 --   local server = http2.createServer()
 --   server:on("stream", function(stream, headers) ... end)
 --   server:listen(8000)
+
+-- Node without crypto throws from require('http2'); so does a lode built with -Dtls=false.
+if not require("lode_core").tls_context then
+  local err = require("lode.errors").Error.new(
+    "HTTP/2 support is disabled in this build of lode (meson -Dtls=false)")
+  err.code = "ERR_NO_CRYPTO"
+  error(err, 0)
+end
+
 local core = require "lode.http2.core"
 require "lode.http2.files" -- respondWithFile / respondWithFD on ServerHttp2Stream
 local constants = require "lode.http2.constants"
 local settings = require "lode.http2.settings"
 local headers = require "lode.http2.headers"
-local Object = require "lode.class"
 local errors = require "lode.errors"
 
 local http2 = {}
@@ -28,9 +36,10 @@ http2.ServerHttp2Stream = core.ServerHttp2Stream
 http2.ClientHttp2Stream = core.ClientHttp2Stream
 http2.Http2Server = core.Http2Server
 
--- The compatibility API's classes (filled in by the compat change).
-http2.Http2ServerRequest = Object:extend("Http2ServerRequest")
-http2.Http2ServerResponse = Object:extend("Http2ServerResponse")
+-- The Compatibility API's classes (lode.http2.compat).
+local compat = require "lode.http2.compat"
+http2.Http2ServerRequest = compat.Http2ServerRequest
+http2.Http2ServerResponse = compat.Http2ServerResponse
 
 -- http2.createServer([options][, onRequestHandler])
 function http2.createServer(options, handler)
@@ -49,8 +58,9 @@ function http2.connect(authority, options, listener)
   return core.connect(authority, options, listener)
 end
 
-function http2.createSecureServer()
-  error(errors.ERR_HTTP2_UNSUPPORTED_PROTOCOL("https:"), 2)
+-- http2.createSecureServer(options[, onRequestHandler]): lode.http2.secure
+function http2.createSecureServer(options, handler)
+  return require("lode.http2.secure").createSecureServer(options, handler)
 end
 
 return http2
