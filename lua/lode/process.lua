@@ -10,6 +10,7 @@ local process = EventEmitter.new()
 -- queue_a1 / queue_a2, so a tick allocates nothing; more are packed.
 local queue_fn, queue_args, queue_a1, queue_a2 = {}, {}, {}, {}
 local head, tail = 1, 0
+local type, select, tick_pending = type, select, core.tick_pending
 local NOARGS, ONE, TWO = {}, {}, {}
 
 local function drain()
@@ -54,7 +55,7 @@ function process.nextTick(fn, ...)
   else
     queue_args[t] = table.pack(...)
   end
-  if t == head then core.tick_pending() end
+  if t == head then tick_pending() end
 end
 
 -- Runs the queued ticks now (the C side calls drain after each callback; this is for code that

@@ -31,7 +31,10 @@ typedef struct h2state {
 } h2state;
 
 typedef struct l_server { lode_server *srv; lode_state *S; int ref; lode_session_options opts; } l_server;
-typedef struct l_session { lode_session *s; lode_state *S; int ref; } l_session;
+typedef struct l_session {
+  lode_session *s; lode_state *S; int ref;
+  lode_session_stats stats; /* the counters at close, for box:stats() after it */
+} l_session;
 typedef struct l_stream { lode_stream *st; lode_state *S; int ref; } l_stream;
 
 static const lode_session_callbacks session_cbs;
@@ -632,7 +635,7 @@ static void on_close(lode_session *s, void *ud) {
   l_session *b = ud;
   lua_State *L = b->S->L;
   int ref = b->ref;
-  (void)s;
+  lode_session_get_stats(s, &b->stats);
   b->s = NULL;
   if (push_box_method(L, ref, "_onclose")) lode_pcall(b->S, L, 1, 0);
   unpin(L, &b->ref);
@@ -665,6 +668,7 @@ static const lode_session_callbacks session_cbs = {
 
 static l_session *new_session_box(lua_State *L, lode_state *S) {
   l_session *b = lua_newuserdatauv(L, sizeof *b, 1);
+  memset(b, 0, sizeof *b);
   b->s = NULL;
   b->S = S;
   b->ref = LUA_NOREF;
@@ -861,6 +865,18 @@ static int lss_pending(lua_State *L) {
   return 1;
 }
 
+/* box:stats() -> bytesRead, bytesWritten, framesReceived, framesSent (perf_hooks entries) */
+static int lss_stats(lua_State *L) {
+  l_session *b = check_session(L, 1);
+  lode_session_stats st = b->stats;
+  if (b->s) lode_session_get_stats(b->s, &st);
+  lua_pushinteger(L, (lua_Integer)st.bytes_read);
+  lua_pushinteger(L, (lua_Integer)st.bytes_written);
+  lua_pushinteger(L, (lua_Integer)st.frames_received);
+  lua_pushinteger(L, (lua_Integer)st.frames_sent);
+  return 4;
+}
+
 /* box:origin({ origin, ... }) -> true | fail */
 static int lss_origin(lua_State *L) {
   l_session *b = check_session(L, 1);
@@ -905,7 +921,7 @@ static const luaL_Reg session_methods[] = {
   {"ping", lss_ping}, {"goaway", lss_goaway}, {"shutdown", lss_shutdown}, {"destroy", lss_destroy},
   {"set_local_window_size", lss_set_local_window_size}, {"ref", lss_ref}, {"state", lss_state},
   {"settings_table", lss_settings_table}, {"address", lss_address}, {"pending", lss_pending},
-  {"is_open", lss_is_open}, {"tls", lss_tls}, {"h1_start", lss_h1_start}, {"origin", lss_origin}, {NULL, NULL}
+  {"is_open", lss_is_open}, {"stats", lss_stats}, {"tls", lss_tls}, {"h1_start", lss_h1_start}, {"origin", lss_origin}, {NULL, NULL}
 };
 
 /* ---- options ---- */

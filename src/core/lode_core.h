@@ -93,6 +93,9 @@ typedef struct lode_session_callbacks {
   void (*on_close)(lode_session *s, void *ud);
   /* ORIGIN frame (client): |len| bytes of origins, each followed by '\0'. */
   void (*on_origin)(lode_session *s, const char *origins, size_t len, void *ud);
+  /* ALTSVC frame (client): on |stream_id| (0: the connection, with |origin|), the field value. */
+  void (*on_altsvc)(lode_session *s, int32_t stream_id, const char *origin, size_t olen,
+                    const char *field, size_t flen, void *ud);
 } lode_session_callbacks;
 
 /* Options of a session, filled by lode_session_options_init() with lode's defaults. */
@@ -175,6 +178,11 @@ int lode_session_set_local_window_size(lode_session *s, int32_t size);
 void lode_session_ref(lode_session *s, int ref);
 /* Local/remote socket addresses (struct sockaddr_storage). */
 int lode_session_sockname(lode_session *s, void *ss, int *len, int peer);
+/* Counters for perf_hooks' Http2Session entries: socket bytes and whole frames. */
+typedef struct lode_session_stats {
+  uint64_t bytes_read, bytes_written, frames_received, frames_sent;
+} lode_session_stats;
+void lode_session_get_stats(lode_session *s, lode_session_stats *out);
 /* Bytes waiting to be written to the socket. */
 size_t lode_session_pending_bytes(lode_session *s);
 int lode_session_is_closing(lode_session *s);
@@ -265,6 +273,9 @@ struct lode_tls_conn *lode_session_tls(lode_session *s);
 typedef void (*lode_raw_cb)(lode_session *s, const uint8_t *data, size_t len, void *ud);
 void lode_session_set_raw(lode_session *s, lode_raw_cb cb, void *ud);
 int lode_session_raw_write(lode_session *s, const uint8_t *data, size_t len, int end);
+/* Server: sends an ALTSVC frame (RFC 7838) on |stream_id| (0 with a non-empty |origin|); copied. */
+int lode_session_altsvc(lode_session *s, int32_t stream_id, const char *origin, size_t olen,
+                        const char *field, size_t flen);
 /* Server: sends an ORIGIN frame (RFC 8336) with |n| origins (at most 64; copied). */
 int lode_session_origin(lode_session *s, const char *const *origins, const size_t *lens, size_t n);
 /* Ciphertext written and not yet taken by the kernel. */

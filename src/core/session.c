@@ -51,7 +51,7 @@ struct lode_stream {
 
 enum {
   EV_HEADERS, EV_DATA, EV_END, EV_WANT_TRAILERS, EV_STREAM_CLOSE, EV_SETTINGS, EV_PING,
-  EV_GOAWAY, EV_FRAME_ERROR, EV_ERROR, EV_RST_CALM, EV_ORIGIN
+  EV_GOAWAY, EV_FRAME_ERROR, EV_ERROR, EV_RST_CALM, EV_ORIGIN, EV_ALTSVC
 };
 
 typedef struct event {
@@ -121,6 +121,7 @@ struct lode_session {
   int port;
   unsigned resolving : 1;
   batch *inflight_head;       /* batches written and not yet completed */
+  lode_session_stats stats;   /* perf_hooks counters (lode_session_get_stats) */
   struct lode_tls_conn *tls;  /* h2 over TLS (transport_tls.c); NULL for h2c */
   unsigned tls_up : 1;        /* the handshake is done */
   unsigned hs_held : 1;       /* counted in srv->hs_pending */
@@ -365,6 +366,7 @@ static void batch_write(lode_session *s) {
   if (b == NULL) return;
   s->cur = NULL;
   if (b->niov == 0) { batch_finish(b, 0); return; }
+  s->stats.bytes_written += b->total;
 #ifdef LODE_HAVE_TLS
   if (s->tls) { tls_write_batch(s, b); return; }
 #endif
@@ -574,6 +576,7 @@ static int cb_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud) 
   lode_session *s = ud;
   lode_stream *st;
   event *ev;
+  s->stats.frames_received++;
   switch (f->hd.type) {
   case NGHTTP2_HEADERS:
     st = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
@@ -629,6 +632,19 @@ static int cb_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud) 
           ev->len += o->ov[i].origin_len;
           ev->opaque[ev->len++] = '\0';
         }
+      }
+    }
+    break;
+  case NGHTTP2_ALTSVC: /* RFC 7838 (received by clients only): origin then field, copied */
+    if (s->type == LODE_SESSION_CLIENT && f->ext.payload) {
+      const nghttp2_ext_altsvc *a = f->ext.payload;
+      ev = ev_new(s, EV_ALTSVC, NULL);
+      if (ev && (ev->opaque = malloc(a->origin_len + a->field_value_len + 1)) != NULL) {
+        memcpy(ev->opaque, a->origin, a->origin_len);
+        memcpy(ev->opaque + a->origin_len, a->field_value, a->field_value_len);
+        ev->len = a->origin_len;
+        ev->err = (int)a->field_value_len;
+        ev->last_id = f->hd.stream_id;
       }
     }
     break;
@@ -766,6 +782,12 @@ static int cb_send_data(nghttp2_session *ng, nghttp2_frame *f, const uint8_t *fr
   return 0;
 }
 
+static int cb_frame_sent(nghttp2_session *ng, const nghttp2_frame *f, void *ud) {
+  (void)ng; (void)f;
+  ((lode_session *)ud)->stats.frames_sent++;
+  return 0;
+}
+
 static ssize_t cb_select_padding(nghttp2_session *ng, const nghttp2_frame *f, size_t max_payloadlen,
                                  void *ud) {
   lode_session *s = ud;
@@ -794,6 +816,7 @@ static nghttp2_session_callbacks *callbacks(void) {
     nghttp2_session_callbacks_set_on_frame_not_send_callback(c, cb_frame_not_send);
     nghttp2_session_callbacks_set_send_data_callback(c, cb_send_data);
     nghttp2_session_callbacks_set_select_padding_callback(c, cb_select_padding);
+    nghttp2_session_callbacks_set_on_frame_send_callback(c, cb_frame_sent);
     g_callbacks = c;
   }
   return g_callbacks;
@@ -861,6 +884,11 @@ static void session_deliver(lode_session *s) {
     case EV_ORIGIN:
       if (s->cb->on_origin) s->cb->on_origin(s, (const char *)ev->opaque, ev->len, s->ud);
       break;
+    case EV_ALTSVC:
+      if (s->cb->on_altsvc && ev->opaque)
+        s->cb->on_altsvc(s, ev->last_id, (const char *)ev->opaque, ev->len,
+                         (const char *)ev->opaque + ev->len, (size_t)ev->err, s->ud);
+      break;
     }
     ev_free(ev);
   }
@@ -888,6 +916,7 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf) {
   lode_session *s = h->data;
   (void)buf;
   if (nread == 0 || s->closing) return;
+  if (nread > 0) s->stats.bytes_read += (uint64_t)nread;
   if (nread < 0) {
     if (nread != UV_EOF && s->cb && s->cb->on_error) s->cb->on_error(s, (int)nread, s->ud);
     session_start_close(s);
@@ -971,6 +1000,7 @@ static lode_session *session_alloc(lode_engine *e, int type, const lode_session_
      option, a peer that never limits concurrency makes nghttp2 retain every closed stream. */
   nghttp2_option_set_no_closed_streams(o, 1);
   if (type == LODE_SESSION_CLIENT) nghttp2_option_set_builtin_recv_extension_type(o, NGHTTP2_ORIGIN);
+  if (type == LODE_SESSION_CLIENT) nghttp2_option_set_builtin_recv_extension_type(o, NGHTTP2_ALTSVC);
   if (type == LODE_SESSION_SERVER) rc = nghttp2_session_server_new2(&s->ng, callbacks(), s, o);
   else rc = nghttp2_session_client_new2(&s->ng, callbacks(), s, o);
   nghttp2_option_del(o);
@@ -1226,6 +1256,8 @@ int lode_session_sockname(lode_session *s, void *ss, int *len, int peer) {
   if (s->closing || !s->connected) return UV_ENOTCONN;
   return peer ? uv_tcp_getpeername(&s->tcp, ss, len) : uv_tcp_getsockname(&s->tcp, ss, len);
 }
+
+void lode_session_get_stats(lode_session *s, lode_session_stats *out) { *out = s->stats; }
 
 size_t lode_session_pending_bytes(lode_session *s) {
   return s->inflight_bytes + (s->cur ? s->cur->total : 0);
@@ -1708,6 +1740,16 @@ int lode_session_raw_write(lode_session *s, const uint8_t *data, size_t len, int
 }
 
 size_t lode_session_raw_pending(lode_session *s) { return s->inflight_bytes; }
+
+int lode_session_altsvc(lode_session *s, int32_t stream_id, const char *origin, size_t olen,
+                        const char *field, size_t flen) {
+  int rc;
+  if (s->closing || s->ng == NULL) return NGHTTP2_ERR_INVALID_STATE;
+  rc = nghttp2_submit_altsvc(s->ng, NGHTTP2_FLAG_NONE, stream_id, (const uint8_t *)origin, olen,
+                             (const uint8_t *)field, flen);
+  if (rc == 0) session_mark_dirty(s);
+  return rc;
+}
 
 int lode_session_origin(lode_session *s, const char *const *origins, const size_t *lens, size_t n) {
   nghttp2_origin_entry ov[64];

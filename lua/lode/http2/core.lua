@@ -13,6 +13,7 @@ local settings_mod = require "lode.http2.settings"
 local constants = require "lode.http2.constants"
 local process = require "lode.process"
 local timers = require "lode.timers"
+local metrics = require "lode.http2.metrics"
 local compat = require "lode.http2.compat"
 
 local nextTick = process.nextTick
@@ -184,6 +185,7 @@ function Http2Session:constructor(box, session_type, options)
   self._goaway_received = false
   self._timeout_ms = 0
   box:setowner(self)
+  if metrics.on() then metrics.session_start(self) end
 end
 
 Http2Session:getter("socket", function(self)
@@ -392,6 +394,8 @@ function Http2Session:_onping(payload, ack)
   self:_activity()
   if ack then
     local p = table.remove(self._pings, 1)
+    local sp = rawget(self, "_perf")
+    if sp and p then sp.pingRTT = (core.hrtime() - p.start) / 1e6 end
     if p then p.cb(nil, (core.hrtime() - p.start) / 1e6, payload) end
   else
     self:emit("ping", payload)
@@ -431,6 +435,7 @@ function Http2Session:_onclose()
     for s in pairs(self._streams) do list[#list + 1] = s end
     for _, s in ipairs(list) do s:destroy() end
   end
+  if rawget(self, "_perf") then metrics.session_end(self) end
   self:_emitClose()
 end
 
@@ -582,12 +587,15 @@ function Http2Stream:constructor(session, box)
   self.state = box
   box:setowner(self)
   session:_track(self)
+  if rawget(session, "_perf") then metrics.stream_start(self) end
 end
 
 
 -- Readable side: data from the peer; a full buffer stops giving the window back.
 function Http2Stream:_ondata(chunk)
   self.session:_activity()
+  local p = rawget(self, "_perf")
+  if p then metrics.mark(p, "timeToFirstByte"); p.bytesRead = p.bytesRead + #chunk end
   if not self:push(chunk) and not self._paused_native then
     self._paused_native = true
     self._box:pause(true)
@@ -616,6 +624,8 @@ function Http2Stream:_write(chunk, _, cb)
   end
   if not self.headersSent then self:_proceed() end
   local box = self._box
+  local p = rawget(self, "_perf")
+  if p then metrics.mark(p, "timeToFirstByteSent"); p.bytesWritten = p.bytesWritten + #chunk end
   -- The callback waits for the bytes to leave only while the peer's window holds them back;
   -- only then does the binding report the chunk done (_onwritten).
   local queued = box:queued() + #chunk
@@ -687,6 +697,8 @@ end
 
 function Http2Stream:_onheaders(headers, flags, cat, raw)
   self.session:_activity()
+  local p = rawget(self, "_perf")
+  if p then metrics.mark(p, "timeToFirstHeader") end
   if cat == HCAT_TRAILERS then
     self:emit("trailers", headers, flags, raw)
   elseif cat == HCAT_INFO then
@@ -839,6 +851,7 @@ function Http2Stream:_destroy(err, cb)
     err = errors.ERR_HTTP2_STREAM_ERROR(error_name(code))
   end
   self.session:_untrack(self)
+  if rawget(self, "_perf") then metrics.stream_end(self) end
   cb(err)
   -- Duplex emits 'close' (emitClose) after _destroy.
 end

@@ -10,6 +10,7 @@ local fs = require "lode.fs"
 local errors = require "lode.errors"
 local headers_mod = require "lode.http2.headers"
 local process = require "lode.process"
+local metrics = require "lode.http2.metrics"
 
 local nextTick = process.nextTick
 local to_nv = headers_mod.to_nv
@@ -80,6 +81,11 @@ local function send_fd(self, fd, headers, offset, length, options)
   end
   self.headersSent = true
   self.sentHeaders = headers
+  local p = rawget(self, "_perf")
+  if p and length > 0 then
+    p.timeToFirstByteSent = p.timeToFirstByteSent or metrics.now_ms() - p.start
+    p.bytesWritten = p.bytesWritten + length
+  end
   self._end_sent = true
   if not self.writableEnded then self:finish() end
 end
