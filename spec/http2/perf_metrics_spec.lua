@@ -72,7 +72,8 @@ describe("http2 performance entries", function()
     -- One TCP connection: what one side wrote the other read.
     assert.equal(by["Http2Session:client"].detail.bytesWritten, by["Http2Session:server"].detail.bytesRead)
     -- The server's last frames (its GOAWAY) may reach a client that is already destroyed.
-    assert.is_true(by["Http2Session:server"].detail.bytesWritten >= by["Http2Session:client"].detail.bytesRead)
+    local sd, cd = by["Http2Session:server"].detail, by["Http2Session:client"].detail
+    assert.is_true(sd.bytesWritten >= cd.bytesRead)
     assert.is_true(by["Http2Session:client"].detail.bytesRead > 5000)
   end)
 
@@ -129,5 +130,15 @@ describe("http2 performance entries", function()
     helper.assert_throws(function() o:observe({}) end, { code = "ERR_MISSING_ARGS" })
     helper.assert_throws(function() o:observe(5) end, { code = "ERR_INVALID_ARG_TYPE" })
     assert.is_truthy(table.concat(PerformanceObserver.supportedEntryTypes, ","):find("http2"))
+  end)
+end)
+
+describe("perf example", function()
+  it("examples/http2_perf_observer.lua prints both kinds of entries", function()
+    local err, out = U.run(helper.lode, { "examples/http2_perf_observer.lua" })
+    assert.is_nil(err)
+    assert.matches("http2\tHttp2Session\n\tclient\tstreams 1", out)
+    assert.matches("http2\tHttp2Session\n\tserver\tstreams 1", out)
+    assert.matches("http2\tHttp2Stream\n\tid 1\tbytesRead 5\n", out)
   end)
 end)

@@ -1,6 +1,5 @@
 -- Stream priority: request options, stream:priority(), PRIORITY frames on the wire, state.
 local helper = require "spec.helper"
-local http2 = require "lode.http2"
 local cp = require "lode.child_process"
 local here = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
 local U = dofile(here .. "h2util.lua")
@@ -37,7 +36,8 @@ describe("priority", function()
     req:resume()
     U.run_loop(function() return closed end)
     helper.wait(100)
-    assert.matches("recv HEADERS frame <[^>]*stream_id=3>\n[^\n]*PRIORITY\n%s*%(padlen=0, dep_stream_id=1, weight=32, exclusive=1%)", log())
+    assert.matches("recv HEADERS frame <[^>]*stream_id=3>\n[^\n]*PRIORITY\n" ..
+      "%s*%(padlen=0, dep_stream_id=1, weight=32, exclusive=1%)", log())
   end)
 
   it("stream:priority sends a PRIORITY frame and updates state.weight", function()
@@ -58,7 +58,8 @@ describe("priority", function()
     helper.wait(100)
     assert.equal(99, weight)
     assert.equal(0, sum)
-    assert.matches("recv PRIORITY frame <length=5, flags=0x00, stream_id=1>\n%s*%(dep_stream_id=0, weight=99, exclusive=1%)", log())
+    assert.matches("recv PRIORITY frame <length=5, flags=0x00, stream_id=1>\n" ..
+      "%s*%(dep_stream_id=0, weight=99, exclusive=1%)", log())
   end)
 
   it("silent changes the local weight without a PRIORITY frame", function()

@@ -197,7 +197,6 @@ describe("respondWithFD", function()
     U.close_server(server)
     client, server = nil, nil
   end)
-  teardown(function() os.execute("rm -rf " .. dir) end)
 
   it("sends the file and leaves the fd open", function()
     local fd = fs.openSync(small, "r")
@@ -226,5 +225,69 @@ describe("respondWithFD", function()
     local res = U.get(client, {})
     assert.equal(200, res.status)
     assert.equal(2, res.req_rst)
+  end)
+end)
+
+describe("respondWithFile examples", function()
+  local cp = require "lode.child_process"
+  local child
+  after_each(function() U.kill(child); child = nil end)
+  teardown(function() os.execute("rm -rf " .. dir) end)
+
+  -- Starts examples/<name> on a free-ish port with args; returns the port.
+  local function start(name, ...)
+    local port = 21000 + math.random(0, 8999)
+    local args = { "examples/" .. name, tostring(port), ... }
+    child = cp.spawn(helper.lode, args)
+    helper.wait(400)
+    return port
+  end
+
+  local function curl(port, path, extra)
+    local args = { "-sS", "--http2-prior-knowledge", "-D", "-" }
+    for _, a in ipairs(extra or {}) do args[#args + 1] = a end
+    args[#args + 1] = "http://127.0.0.1:" .. port .. path
+    local err, out = U.run("curl", args)
+    assert.is_nil(err)
+    return out
+  end
+
+  it("http2_respond_with_fd serves the file with its headers", function()
+    local port = start("http2_respond_with_fd.lua", small)
+    local out = curl(port, "/")
+    assert.matches("content%-length: 20", out)
+    assert.matches("last%-modified: %a%a%a, ", out)
+    assert.matches("0123456789abcdefghij$", out)
+  end)
+
+  it("http2_respond_with_fd_trailers sends the trailers", function()
+    local port = start("http2_respond_with_fd_trailers.lua", small)
+    local err, out = U.run("nghttp", { "-nv", "http://127.0.0.1:" .. port .. "/" })
+    assert.is_nil(err)
+    assert.matches("recv %(stream_id=13%) abc: some value to send", out)
+  end)
+
+  it("http2_respond_with_file answers 404 for a missing file", function()
+    local port = start("http2_respond_with_file.lua")
+    assert.matches("HTTP/2 404", curl(port, "/no/such/file"))
+    assert.matches("HTTP/2 200", curl(port, "/examples/http2_respond_with_file.lua"))
+  end)
+
+  it("http2_respond_with_file_304 answers 304", function()
+    local port = start("http2_respond_with_file_304.lua", small)
+    assert.matches("HTTP/2 304", curl(port, "/"))
+  end)
+
+  it("http2_file_server serves www/ (the benchmark's server) byte-exact", function()
+    local port = 21000 + math.random(0, 8999)
+    assert(os.execute("mkdir -p " .. dir .. "/www && cp " .. big .. " " .. dir .. "/www/big.bin"))
+    local cwd = assert(io.popen("pwd")):read("l")
+    child = cp.spawn(helper.lode, { cwd .. "/examples/http2_file_server.lua", tostring(port) }, { cwd = dir })
+    helper.wait(400)
+    local out = dir .. "/fs.out"
+    local err = U.run("curl", { "-sS", "--http2-prior-knowledge", "-o", out,
+      "http://127.0.0.1:" .. port .. "/big.bin" })
+    assert.is_nil(err)
+    assert.equal(sha256(big), sha256(out))
   end)
 end)

@@ -63,6 +63,28 @@ describe("timeouts", function()
     req:close()
   end)
 
+  it("incoming data keeps the stream timeout from firing", function()
+    local port
+    local timers = require "lode.timers"
+    server, port = U.server(function(stream)
+      stream:respond()
+      local n = 0
+      local iv
+      iv = timers.setInterval(function()
+        n = n + 1
+        if n == 8 then timers.clearInterval(iv); stream:finish("end") else stream:write("tick") end
+      end, 50)
+    end)
+    client = U.connect(port)
+    local req = client:request({})
+    req:setTimeout(200, helper.must_not_call("stream timeout"))
+    local body, closed = {}, false
+    req:on("data", function(c) body[#body + 1] = c end)
+    req:on("close", function() closed = true end)
+    U.run_loop(function() return closed end)
+    assert.equal(string.rep("tick", 7) .. "end", table.concat(body))
+  end)
+
   it("session:setTimeout emits 'timeout' on an idle session", function()
     local port
     server, port = U.server(function() end)
@@ -94,5 +116,23 @@ describe("timeouts", function()
     client:on("error", function() end)
     U.run_loop(function() return closed end, 2000)
     assert.is_true(closed)
+  end)
+end)
+
+describe("timeout example", function()
+  local server
+  after_each(function() U.close_server(server); server = nil end)
+
+  it("examples/http2_stream_timeout.lua cancels the idle request", function()
+    local port, srst
+    server, port = U.server(function(stream)
+      stream:on("error", function() end)
+      stream:on("close", function() srst = stream.rstCode end)
+    end)
+    local err, out = U.run(helper.lode, { "examples/http2_stream_timeout.lua", tostring(port), "100" })
+    assert.is_nil(err)
+    assert.equal("closed with 8\n", out)
+    U.run_loop(function() return srst end)
+    assert.equal(http2.constants.NGHTTP2_CANCEL, srst)
   end)
 end)

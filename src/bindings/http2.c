@@ -659,9 +659,22 @@ static void on_origin(lode_session *s, const char *origins, size_t len, void *ud
   lode_pcall(b->S, L, 2, 0);
 }
 
+/* ALTSVC frame: _onaltsvc(alt, origin, stream_id) */
+static void on_altsvc(lode_session *s, int32_t stream_id, const char *origin, size_t olen,
+                      const char *field, size_t flen, void *ud) {
+  l_session *b = ud;
+  lua_State *L = b->S->L;
+  (void)s;
+  if (!push_box_method(L, b->ref, "_onaltsvc")) return;
+  lua_pushlstring(L, field, flen);
+  lua_pushlstring(L, origin, olen);
+  lua_pushinteger(L, stream_id);
+  lode_pcall(b->S, L, 4, 0);
+}
+
 static const lode_session_callbacks session_cbs = {
   on_connect, on_headers, on_data, on_end, on_want_trailers, on_chunk_done, on_stream_close,
-  on_settings, on_ping, on_goaway, on_frame_error, on_error, on_close, on_origin
+  on_settings, on_ping, on_goaway, on_frame_error, on_error, on_close, on_origin, on_altsvc
 };
 
 /* ---- session boxes ---- */
@@ -865,6 +878,21 @@ static int lss_pending(lua_State *L) {
   return 1;
 }
 
+/* box:altsvc(stream_id, origin, alt) -> true | fail */
+static int lss_altsvc(lua_State *L) {
+  l_session *b = check_session(L, 1);
+  size_t olen, flen;
+  lua_Integer id = luaL_checkinteger(L, 2);
+  const char *origin = luaL_checklstring(L, 3, &olen);
+  const char *field = luaL_checklstring(L, 4, &flen);
+  int rc;
+  if (b->s == NULL) return push_fail(L, NGHTTP2_ERR_INVALID_STATE);
+  rc = lode_session_altsvc(b->s, (int32_t)id, origin, olen, field, flen);
+  if (rc < 0) return push_fail(L, rc);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 /* box:stats() -> bytesRead, bytesWritten, framesReceived, framesSent (perf_hooks entries) */
 static int lss_stats(lua_State *L) {
   l_session *b = check_session(L, 1);
@@ -921,7 +949,7 @@ static const luaL_Reg session_methods[] = {
   {"ping", lss_ping}, {"goaway", lss_goaway}, {"shutdown", lss_shutdown}, {"destroy", lss_destroy},
   {"set_local_window_size", lss_set_local_window_size}, {"ref", lss_ref}, {"state", lss_state},
   {"settings_table", lss_settings_table}, {"address", lss_address}, {"pending", lss_pending},
-  {"is_open", lss_is_open}, {"stats", lss_stats}, {"tls", lss_tls}, {"h1_start", lss_h1_start}, {"origin", lss_origin}, {NULL, NULL}
+  {"is_open", lss_is_open}, {"stats", lss_stats}, {"altsvc", lss_altsvc}, {"tls", lss_tls}, {"h1_start", lss_h1_start}, {"origin", lss_origin}, {NULL, NULL}
 };
 
 /* ---- options ---- */

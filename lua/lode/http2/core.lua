@@ -449,7 +449,11 @@ function ServerHttp2Session:constructor(box, server)
   self.server = server
 end
 
-function ServerHttp2Session.altsvc() end
+function ServerHttp2Session:altsvc(alt, origin_or_stream)
+  return require("lode.http2.altsvc").altsvc(self, alt, origin_or_stream)
+end
+-- An ALTSVC frame from the server (client sessions): 'altsvc' (alt, origin, streamId).
+function Http2Session:_onaltsvc(alt, origin, stream_id) self:emit("altsvc", alt, origin, stream_id) end
 function ServerHttp2Session:origin(...) return require("lode.http2.secure").origin(self, ...) end
 
 -- ---- ClientHttp2Session ----
@@ -596,6 +600,8 @@ function Http2Stream:_ondata(chunk)
   self.session:_activity()
   local p = rawget(self, "_perf")
   if p then metrics.mark(p, "timeToFirstByte"); p.bytesRead = p.bytesRead + #chunk end
+  local t = rawget(self, "_timer") -- setTimeout is an idle timeout: data is activity
+  if t then t:refresh() end
   if not self:push(chunk) and not self._paused_native then
     self._paused_native = true
     self._box:pause(true)
@@ -699,6 +705,8 @@ function Http2Stream:_onheaders(headers, flags, cat, raw)
   self.session:_activity()
   local p = rawget(self, "_perf")
   if p then metrics.mark(p, "timeToFirstHeader") end
+  local t = rawget(self, "_timer")
+  if t then t:refresh() end
   if cat == HCAT_TRAILERS then
     self:emit("trailers", headers, flags, raw)
   elseif cat == HCAT_INFO then
