@@ -58,12 +58,33 @@ describe("Http2Session", function()
       local port
       server, port = ok_server()
       client = U.connect(port, { maxOutstandingPings = 2 })
-      local n = 0
-      local function cb() n = n + 1 end
+      local n, cancelled = 0, nil
+      local function cb(err) if err then cancelled = err else n = n + 1 end end
       assert.is_true(client:ping(cb))
       assert.is_true(client:ping(cb))
       assert.is_false(client:ping(cb))
-      helper.run_loop(function() return n == 2 end)
+      helper.run_loop(function() return n == 2 and cancelled end)
+      -- As Node 20: the refused ping's callback gets ERR_HTTP2_PING_CANCEL.
+      assert.equal("ERR_HTTP2_PING_CANCEL", cancelled.code)
+    end)
+
+    it("before 'connect' is cancelled as Node 20 does, and the session lives on", function()
+      local port
+      server, port = ok_server()
+      client = http2.connect("http://127.0.0.1:" .. port)
+      local got, connected
+      client:on("connect", function() connected = true end)
+      assert.is_nil(client:ping(function(err) got = err end))
+      helper.run_loop(function() return got and connected end)
+      assert.equal("ERR_HTTP2_PING_CANCEL", got.code)
+      -- The connection was not broken: a ping after 'connect' goes through.
+      local rtt
+      client:ping("12345678", function(err, ms, payload) rtt = { err, ms, payload } end)
+      helper.run_loop(function() return rtt end)
+      assert.is_nil(rtt[1])
+      assert.is_number(rtt[2])
+      assert.equal("12345678", rtt[3])
+      assert.is_false(client.destroyed)
     end)
 
     it("cancels outstanding pings with ERR_HTTP2_PING_CANCEL on destroy", function()

@@ -625,6 +625,13 @@ static void on_error(lode_session *s, int code, void *ud) {
     lode_pcall(b->S, L, 4, 0);
     return;
   }
+  if (code == LODE_ERR_TOO_MANY_INVALID_FRAMES) {
+    lua_pushinteger(L, NGHTTP2_ERR_CALLBACK_FAILURE);
+    lua_pushstring(L, "ERR_HTTP2_TOO_MANY_INVALID_FRAMES");
+    lua_pushnil(L);
+    lode_pcall(b->S, L, 4, 0);
+    return;
+  }
   lua_pushinteger(L, code);
   lua_pushstring(L, code > -500 ? uv_err_name(code) : "");
   lua_pushstring(L, code > -500 ? uv_strerror(code) : nghttp2_strerror(code));
@@ -992,6 +999,7 @@ static void check_options(lua_State *L, int t, lode_session_options *o) {
   o->max_deflate_dynamic_table_size =
       (uint32_t)opt_int(L, t, "maxDeflateDynamicTableSize", o->max_deflate_dynamic_table_size);
   o->padding_strategy = (int)opt_int(L, t, "paddingStrategy", 0);
+  o->max_invalid_frames = (uint32_t)opt_int(L, t, "maxSessionInvalidFrames", o->max_invalid_frames);
 }
 
 /* core.http2_connect(owner, host, port, options) -> session box | fail */

@@ -112,6 +112,8 @@ typedef struct lode_session_options {
   uint32_t max_settings;
   uint32_t max_deflate_dynamic_table_size;
   int padding_strategy;           /* 0 none, 1 max, 2 aligned (padding up to a multiple of 8) */
+  uint32_t max_invalid_frames;    /* invalid frames received past this fail the session (Node's
+                                     maxSessionInvalidFrames, default 1000) */
 } lode_session_options;
 
 void lode_session_options_init(lode_session_options *o);
@@ -240,6 +242,8 @@ struct lode_tls_conn;
 /* A TLS failure (on_connect's status, on_error's code): lode_tls_conn_error() on
    lode_session_tls() says which. */
 #define LODE_ERR_TLS (-3000)
+/* on_error's code when the peer sent more invalid frames than max_invalid_frames allows. */
+#define LODE_ERR_TOO_MANY_INVALID_FRAMES (-3001)
 
 /* A server's TLS client finished its handshake without choosing h2 (|alpn| NULL when it offered
    nothing acceptable). The session is not started: the user destroys it (or keeps it a while). */

@@ -107,7 +107,8 @@ struct lode_session {
   lode_session_options opts;
   lode_server *srv;
   unsigned dirty : 1, connected : 1, closing : 1, shutdown : 1, tcp_open : 1, reading : 1;
-  unsigned in_flush : 1, failed : 1;
+  unsigned in_flush : 1, failed : 1, too_many_invalid : 1;
+  uint32_t invalid_frames;    /* invalid frames received (max_invalid_frames) */
   lode_session *next_dirty;
   event *ev_head, *ev_tail;
   batch *cur;
@@ -178,6 +179,7 @@ void lode_session_options_init(lode_session_options *o) {
   o->max_send_header_block_length = 65536;
   o->max_settings = 32;
   o->max_deflate_dynamic_table_size = 4096;
+  o->max_invalid_frames = 1000;
 }
 
 /* ---- events ---- */
@@ -802,6 +804,20 @@ static ssize_t cb_select_padding(nghttp2_session *ng, const nghttp2_frame *f, si
   return (ssize_t)f->hd.length;
 }
 
+/* Node's maxSessionInvalidFrames: past the limit the callback fails, mem_recv returns, and the
+   session is failed with LODE_ERR_TOO_MANY_INVALID_FRAMES (reported after mem_recv, in on_read). */
+static int cb_invalid_frame(nghttp2_session *ng, const nghttp2_frame *f, int code, void *ud) {
+  lode_session *s = ud;
+  (void)ng;
+  (void)f;
+  (void)code;
+  if (s->invalid_frames++ > s->opts.max_invalid_frames) {
+    s->too_many_invalid = 1;
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+  }
+  return 0;
+}
+
 static nghttp2_session_callbacks *g_callbacks;
 
 static nghttp2_session_callbacks *callbacks(void) {
@@ -814,6 +830,7 @@ static nghttp2_session_callbacks *callbacks(void) {
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(c, cb_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(c, cb_stream_close);
     nghttp2_session_callbacks_set_on_frame_not_send_callback(c, cb_frame_not_send);
+    nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(c, cb_invalid_frame);
     nghttp2_session_callbacks_set_send_data_callback(c, cb_send_data);
     nghttp2_session_callbacks_set_select_padding_callback(c, cb_select_padding);
     nghttp2_session_callbacks_set_on_frame_send_callback(c, cb_frame_sent);
@@ -930,6 +947,7 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf) {
     session_deliver(s);
     if (rv < 0 && !s->closing) {
       /* nghttp2 has queued GOAWAY where the protocol asks for it: send it, then close. */
+      if (s->too_many_invalid) rv = LODE_ERR_TOO_MANY_INVALID_FRAMES;
       if (s->cb && s->cb->on_error) s->cb->on_error(s, (int)rv, s->ud);
       s->failed = 1;
       s->shutdown = 1;
@@ -1658,6 +1676,7 @@ static void tls_on_input(lode_session *s, size_t n) {
     session_deliver(s);
     if (s->closing) return;
     if (rv < 0) {
+      if (s->too_many_invalid) rv = LODE_ERR_TOO_MANY_INVALID_FRAMES;
       if (s->cb && s->cb->on_error) s->cb->on_error(s, (int)rv, s->ud);
       s->failed = 1;
       s->shutdown = 1;

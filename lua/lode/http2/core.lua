@@ -114,6 +114,7 @@ local function native_options(options, is_server)
     peerMaxConcurrentStreams = options.peerMaxConcurrentStreams,
     maxSendHeaderBlockLength = options.maxSendHeaderBlockLength,
     maxSettings = options.maxSettings,
+    maxSessionInvalidFrames = options.maxSessionInvalidFrames,
     maxDeflateDynamicTableSize = options.maxDeflateDynamicTableSize,
     -- Node's numbering (NONE 0, ALIGNED/CALLBACK 1, MAX 2) -> the core's (0 none, 1 max, 2 aligned).
     paddingStrategy = ({ [0] = 0, [1] = 2, [2] = 1 })[options.paddingStrategy or 0] or 0,
@@ -281,11 +282,23 @@ function Http2Session:ping(payload, cb)
   end
   if payload ~= nil and #payload ~= 8 then error(errors.ERR_HTTP2_PING_LENGTH(), 2) end
   if type(cb) ~= "function" then error(errors.ERR_INVALID_ARG_TYPE("callback", "function", cb), 2) end
+  -- As Node 20: before 'connect' (the preface is not out yet) or once closing, the ping is not
+  -- sent and its callback gets ERR_HTTP2_PING_CANCEL on the next tick; nothing is returned.
+  if self.connecting or self.closed then
+    nextTick(cb, errors.ERR_HTTP2_PING_CANCEL())
+    return nil
+  end
   local max = self._options.maxOutstandingPings or 10
-  if #self._pings >= max then return false end
+  if #self._pings >= max then
+    nextTick(cb, errors.ERR_HTTP2_PING_CANCEL())
+    return false
+  end
   if payload == nil then payload = string.pack(">d", core.hrtime() / 1e6) end
   local ok = self._box:ping(payload)
-  if not ok then return false end
+  if not ok then
+    nextTick(cb, errors.ERR_HTTP2_PING_CANCEL())
+    return false
+  end
   self._pings[#self._pings + 1] = { cb = cb, start = core.hrtime(), payload = payload }
   return true
 end
@@ -412,13 +425,23 @@ function Http2Session:_ongoaway(code, last, opaque)
   end
 end
 
+-- As Node's onFrameError: after 'frameError' the session is closed (on an immediate, which
+-- leaves time for a GOAWAY already on its way).
+local function close_after_frame_error(session)
+  timers.setImmediate(function() if not session.closed then session:close() end end)
+end
+
 function Http2Session:_onframeerror(ftype, code)
+  if self.destroyed then return end
   self:emit("frameError", ftype, code, 0)
+  close_after_frame_error(self)
 end
 
 function Http2Session:_onerror(code, name, message)
   local err
-  if code > -500 then
+  if name == "ERR_HTTP2_TOO_MANY_INVALID_FRAMES" then
+    err = errors.nghttp(code, name)
+  elseif code > -500 then
     err = errors.uv(name, "read")
   else
     err = errors.nghttp(code)
@@ -477,6 +500,13 @@ function ClientHttp2Session:_onconnect(status, name)
   end
   self.connecting = false
   self:emit("connect", self, self.socket)
+  local q = rawget(self, "_pending_ready")
+  self._pending_ready = nil
+  for _, stream in ipairs(q or {}) do
+    stream.id = stream._ready_id
+    stream.pending = false
+    if not stream.destroyed then stream:emit("ready") end
+  end
 end
 
 -- ---- Http2Stream ------------------------------------------------------------------------------
@@ -727,7 +757,10 @@ function Http2Stream:_onheaders(headers, flags, cat, raw)
 end
 
 function Http2Stream:_onframeerror(ftype, code)
+  local session = self.session
+  if session and session.destroyed then return end
   self:emit("frameError", ftype, code, self.id)
+  if session then close_after_frame_error(session) end
 end
 
 local function close_stream(self, code)
@@ -1151,7 +1184,17 @@ function ClientHttp2Session:request(headers, options)
       stream:once("close", function() signal:removeListener("abort", aborter) end)
     end
   end
-  nextTick(function() if not stream.destroyed then stream:emit("ready") end end)
+  if self.connecting then
+    -- As Node: until 'connect' the stream is pending, without an id; 'ready' comes with the id.
+    stream._ready_id = stream.id
+    stream.id = nil
+    stream.pending = true
+    local q = rawget(self, "_pending_ready")
+    if not q then q = {}; self._pending_ready = q end
+    q[#q + 1] = stream
+  else
+    nextTick(function() if not stream.destroyed then stream:emit("ready") end end)
+  end
   return stream
 end
 
