@@ -36,6 +36,19 @@ describe("Http2Stream", function()
     assert.equal(0, req.rstCode)
   end)
 
+  it("write(chunk, encoding) sends the bytes the encoded text stands for", function()
+    local port
+    server, port = U.server(function(stream)
+      stream:respond({ [":status"] = 200 })
+      stream:write("68656c6c6f", "hex")
+      stream:write("IA==", "base64")
+      stream:finish("776f726c64", "hex")
+    end)
+    client = U.connect(port)
+    local res = U.get(client, { [":path"] = "/" })
+    assert.equal("hello world", res.body)
+  end)
+
   it("close(code) resets the stream: both sides see rstCode, the peer an error", function()
     local port
     local sside = {}

@@ -7,6 +7,7 @@
 local core = require "lode_core"
 local EventEmitter = require "lode.events"
 local Duplex = require("lode.stream").Duplex
+local encoding = require "lode.encoding"
 local errors = require "lode.errors"
 local headers_mod = require "lode.http2.headers"
 local settings_mod = require "lode.http2.settings"
@@ -653,7 +654,15 @@ end
 -- Writable side.
 function Http2Stream._proceed() end
 
-function Http2Stream:_write(chunk, _, cb)
+-- Text written in another encoding becomes its bytes (decodeStrings is off, so the Writable
+-- hands the string over as the user gave it).
+local function to_bytes(chunk, enc)
+  if enc == nil or enc == "utf8" or enc == "buffer" or enc == "utf-8" then return chunk end
+  return encoding.from(chunk, enc)
+end
+
+function Http2Stream:_write(chunk, enc, cb)
+  chunk = to_bytes(chunk, enc)
   if self.destroyed or self._h2closed then
     cb(errors.ERR_HTTP2_INVALID_STREAM())
     return
@@ -686,12 +695,12 @@ end
 function Http2Stream:_writev(chunks, cb)
   local n = #chunks
   for i = 1, n do
-    local c = chunks[i]
-    if type(c) == "table" then c = c.chunk end
+    local c, enc = chunks[i], nil
+    if type(c) == "table" then c, enc = c.chunk, c.encoding end
     if i < n then
-      self:_write(c, nil, function() end)
+      self:_write(c, enc, function() end)
     else
-      self:_write(c, nil, cb)
+      self:_write(c, enc, cb)
     end
   end
 end
