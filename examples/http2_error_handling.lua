@@ -1,0 +1,20 @@
+-- Error handling: a validation error is thrown synchronously; a state error (writing after the
+-- stream ended) arrives as the stream's 'error' event.
+local http2 = require "http2"
+local ok, err = pcall(http2.getPackedSettings, { maxFrameSize = 1 })
+print(ok, err.name, err.code)
+local server = http2.createServer()
+server:on("stream", function(stream)
+  stream:respond({ [":status"] = 200 })
+  stream:finish("done")
+  stream:on("error", function(e) print("stream error: " .. e.code) end)
+  stream:write("too late")
+end)
+server:listen(0, "127.0.0.1", function()
+  local client = http2.connect("http://127.0.0.1:" .. server:address().port)
+  local req = client:request({ [":path"] = "/" })
+  req:setEncoding("utf8")
+  req:on("data", function(chunk) print("body: " .. chunk) end)
+  req:on("end", function() client:close(); server:close() end)
+  req:finish()
+end)

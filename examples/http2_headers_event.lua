@@ -1,0 +1,17 @@
+-- ClientHttp2Stream 'headers' event: an informational 1xx block before the response.
+local http2 = require "http2"
+local server = http2.createServer()
+server:on("stream", function(stream)
+  stream:additionalHeaders({ [":status"] = 103, link = "</style.css>; rel=preload" })
+  stream:respond({ [":status"] = 200 })
+  stream:finish("ok")
+end)
+server:listen(0, "127.0.0.1", function()
+  local client = http2.connect("http://127.0.0.1:" .. server:address().port)
+  local req = client:request({ [":path"] = "/" })
+  req:on("headers", function(headers) print("headers: " .. headers[":status"] .. " " .. headers.link) end)
+  req:on("response", function(headers) print("response: " .. headers[":status"]) end)
+  req:resume()
+  req:on("end", function() client:close(); server:close() end)
+  req:finish()
+end)

@@ -1,0 +1,38 @@
+-- The Core API examples of the http2 document (examples/http2_*.lua), each run as its own lode
+-- process: exact output, exit status 0.
+local helper = require "spec.helper"
+
+local cases = {
+  { "http2_session_ping.lua",
+    "Ping acknowledged, duration is a number: true\nWith payload 'abcdefgh'\nclient closed\n" },
+  { "http2_remote_settings.lua", "remoteSettings maxConcurrentStreams: 42\n" },
+  { "http2_session_timeout.lua", "session timed out\n" },
+  { "http2_send_trailers.lua", "body: Hello World\ntrailer xyz: abc\n" },
+  { "http2_wanttrailers.lua", "status: 200\nbody: some data\ntrailer abc: some value to send\n" },
+  { "http2_stream_close.lua", "client stream rstCode: 8\nserver stream rstCode: 8\n" },
+  { "http2_response_event.lua", "200\ntext/plain; charset=utf-8\nhello GET /x\n" },
+  { "http2_headers_event.lua", "headers: 103 </style.css>; rel=preload\nresponse: 200\n" },
+  { "http2_push_stream.lua", "response: some data\npushed /pushed: some pushed data\n" },
+  { "http2_push_client.lua",
+    "response 200\ndata: page\npush /style.css 200 text/css\npushed data: body{}\n" },
+  { "http2_get_packed_settings.lua", "6\nAAIAAAAA\nunpacked enablePush: false\n" },
+  { "http2_headers_object.lua", "/p\na, b\nhas, more, than, one, value\n" },
+  { "http2_sensitive_headers.lua", "very secret data\nsensitive: cookie,other-sensitive-header\n" },
+  { "http2_goaway.lua", "goaway code=0 lastStreamID=0 opaqueData=bye!\n" },
+  { "http2_error_handling.lua",
+    "false\tRangeError\tERR_HTTP2_INVALID_SETTING_VALUE\n"
+    .. "stream error: ERR_STREAM_WRITE_AFTER_END\nbody: done\n" },
+  { "http2_session_stream.lua", "server got GET /hi\nhello world\n" },
+}
+
+describe("Core API examples", function()
+  for _, case in ipairs(cases) do
+    local name, expected = case[1], case[2]
+    it("examples/" .. name .. " prints what it demonstrates and exits 0", function()
+      local out, status = helper.sh("timeout 10 " .. helper.q(helper.lode) .. " "
+        .. helper.q(helper.root .. "/examples/" .. name))
+      assert.are.equal(expected, out)
+      assert.are.equal(0, status)
+    end)
+  end
+end)
