@@ -294,6 +294,10 @@ local function append_keylog(lines)
   end
 end
 
+-- Shared with lode.http2.secure, whose sessions carry the same certificates and key log.
+tls._cert_object = cert_object
+tls._append_keylog = append_keylog
+
 -- ---- TLSSocket ----
 
 local TLSSocket = net.Socket:extend("TLSSocket")

@@ -5,7 +5,6 @@
 -- write. This module builds the secure context (lode.tls's SecureContext, Node's tls options),
 -- checks the server's certificate on the client side, and gives sessions their TLS face
 -- (`encrypted`, `alpnProtocol`, a TLSSocket-like `session.socket`).
-local core = require "lode_core"
 local h2core = require "lode.http2.core"
 local tls = require "lode.tls"
 local net = require "lode.net"
@@ -22,41 +21,12 @@ local function tls_error(code, message)
   return err
 end
 
-local function dn_table(s)
-  local t = {}
-  for line in ((s or "") .. "\n"):gmatch("(.-)\n") do
-    local k, v = line:match("^([^=]+)=(.*)$")
-    if k then
-      if t[k] == nil then t[k] = v
-      elseif type(t[k]) == "table" then t[k][#t[k] + 1] = v
-      else t[k] = { t[k], v } end
-    end
-  end
-  return t
-end
-
-local function cert_object(der)
-  local info = der and core.tls_cert_info(der)
-  if not info then return nil end
-  info.subject = dn_table(info.subject)
-  info.issuer = dn_table(info.issuer)
-  info.raw = der
-  info.self_signed = nil
-  return info
-end
-
-local keylog_file = os.getenv("SSLKEYLOGFILE")
+local cert_object = tls._cert_object
 
 -- Key log lines go to SSLKEYLOGFILE and to 'keylog' listeners of |emitter| (line, socket).
 local function keylog(lines, emitter, socket)
   if not lines or lines == "" then return end
-  if keylog_file and keylog_file ~= "" then
-    local f = io.open(keylog_file, "a")
-    if f then
-      f:write(lines)
-      f:close()
-    end
-  end
+  tls._append_keylog(lines)
   if emitter and emitter:listenerCount("keylog") > 0 then
     for line in lines:gmatch("[^\n]+\n") do emitter:emit("keylog", line, socket) end
   end
