@@ -1027,17 +1027,22 @@ static int l_connect(lua_State *L) {
 
 /* ---- servers ---- */
 
+/* Gives an accepted session its box (pushed, pinned until the core reports it closed). */
+static l_session *adopt_session(lua_State *L, lode_state *S, lode_session *s) {
+  l_session *b = new_session_box(L, S);
+  b->s = s;
+  lode_session_set_callbacks(s, &session_cbs, b);
+  pin(L, &b->ref, -1);
+  return b;
+}
+
 static void on_accept(lode_server *srv, lode_session *s, void *ud) {
   l_server *sv = ud;
   lode_state *S = sv->S;
   lua_State *L = S->L;
-  l_session *b;
   int top = lua_gettop(L);
   (void)srv;
-  b = new_session_box(L, S);
-  b->s = s;
-  lode_session_set_callbacks(s, &session_cbs, b);
-  pin(L, &b->ref, -1);
+  adopt_session(L, S, s);
   if (push_box_method(L, sv->ref, "_onsession")) {
     lua_pushvalue(L, top + 1);
     lode_pcall(S, L, 2, 0);
@@ -1050,13 +1055,9 @@ static void on_alpn(lode_server *srv, lode_session *s, const char *alpn, void *u
   l_server *sv = ud;
   lode_state *S = sv->S;
   lua_State *L = S->L;
-  l_session *b;
   int top = lua_gettop(L);
   (void)srv;
-  b = new_session_box(L, S);
-  b->s = s;
-  lode_session_set_callbacks(s, &session_cbs, b);
-  pin(L, &b->ref, -1);
+  adopt_session(L, S, s);
   if (push_box_method(L, sv->ref, "_onunknownprotocol")) {
     lua_pushvalue(L, top + 1);
     if (alpn) lua_pushstring(L, alpn); else lua_pushnil(L);

@@ -240,23 +240,27 @@ function Http2Session:_activity()
   if t then t:refresh() end
 end
 
-function Http2Session:setTimeout(ms, cb)
+-- setTimeout of sessions and streams: an unreferenced timer that emits 'timeout' on the object
+-- (activity refreshes it), replaced by each call; 0 turns it off.
+local function set_timeout(obj, ms, cb)
   if type(ms) ~= "number" then error(errors.ERR_INVALID_ARG_TYPE("msecs", "number", ms), 2) end
   if cb ~= nil and type(cb) ~= "function" then
     error(errors.ERR_INVALID_ARG_TYPE("callback", "function", cb), 2)
   end
-  local t = rawget(self, "_timer")
-  if t then timers.clearTimeout(t); self._timer = nil end
+  local t = rawget(obj, "_timer")
+  if t then timers.clearTimeout(t); obj._timer = nil end
   if ms > 0 then
-    self._timer = timers.setTimeout(function()
-      self._timer = nil
-      self:emit("timeout")
+    obj._timer = timers.setTimeout(function()
+      obj._timer = nil
+      obj:emit("timeout")
     end, ms)
-    self._timer:unref()
+    obj._timer:unref()
   end
-  if cb then self:on("timeout", cb) end
-  return self
+  if cb then obj:on("timeout", cb) end
+  return obj
 end
+
+Http2Session.setTimeout = set_timeout
 
 function Http2Session:ref() if not self.destroyed then self._box:ref(true) end end
 function Http2Session:unref() if not self.destroyed then self._box:ref(false) end end
@@ -868,20 +872,7 @@ function Http2Stream:priority(options)
   self._box:priority(math.tointeger(math.floor(p or 0)), w, options.exclusive, options.silent)
 end
 
-function Http2Stream:setTimeout(ms, cb)
-  if type(ms) ~= "number" then error(errors.ERR_INVALID_ARG_TYPE("msecs", "number", ms), 2) end
-  local t = rawget(self, "_timer")
-  if t then timers.clearTimeout(t); self._timer = nil end
-  if ms > 0 then
-    self._timer = timers.setTimeout(function()
-      self._timer = nil
-      self:emit("timeout")
-    end, ms)
-    self._timer:unref()
-  end
-  if cb then self:on("timeout", cb) end
-  return self
-end
+Http2Stream.setTimeout = set_timeout
 
 function Http2Stream:_destroy(err, cb)
   local code = self.rstCode
