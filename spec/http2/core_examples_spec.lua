@@ -23,6 +23,11 @@ local cases = {
     "false\tRangeError\tERR_HTTP2_INVALID_SETTING_VALUE\n"
     .. "stream error: ERR_STREAM_WRITE_AFTER_END\nbody: done\n" },
   { "http2_session_stream.lua", "server got GET /hi\nhello world\n" },
+  -- Node 20 prints the same: the initial SETTINGS is acknowledged first, then the change.
+  { "http2_session_settings.lua",
+    "localSettings enablePush: true\nlocalSettings enablePush: false\n"
+    .. "session.localSettings.enablePush: false\n" },
+  { "http2_set_local_window_size.lua", "local window size: 1048576\n" },
 }
 
 describe("Core API examples", function()

@@ -29,7 +29,9 @@ describe("'frameError'", function()
     req:on("close", function() closed = true end)
     helper.run_loop(function() return closed end)
     assert.same(1, fe[1]) -- HEADERS
-    assert.is_number(fe[2])
+    -- Node 20 reports the RFC 7540 code for nghttp2's NGHTTP2_ERR_FRAME_SIZE_ERROR (-522): 6.
+    assert.equal(http2.constants.NGHTTP2_FRAME_SIZE_ERROR, fe[2])
+    assert.equal(6, fe[2])
     assert.equal(req.id, fe[3])
     assert.is_nil(session_fe)
     assert.equal("ERR_HTTP2_STREAM_ERROR", err.code)
@@ -37,6 +39,28 @@ describe("'frameError'", function()
     -- As Node, the session is closed afterwards.
     helper.run_loop(function() return client.closed end)
     assert.is_true(client.closed)
+  end)
+
+  it("#interop carries the same (type, code, id) as a Node 20 client's", function()
+    local port
+    server, port = ok_server()
+    local err, out = U.node([[
+      const http2 = require('http2');
+      const c = http2.connect('http://127.0.0.1:' + process.argv[1], { maxSendHeaderBlockLength: 200 });
+      const r = c.request({ 'x-big': 'a'.repeat(1000) });
+      r.on('frameError', (t, code, id) => console.log(t, code, id));
+      r.on('error', () => {});
+      r.on('close', () => c.close());
+    ]], { port })
+    assert.is_nil(err)
+    client = U.connect(port, { maxSendHeaderBlockLength = 200 })
+    local req = client:request({ ["x-big"] = ("a"):rep(1000) })
+    local fe, closed
+    req:on("frameError", function(ftype, code, id) fe = ftype .. " " .. code .. " " .. id end)
+    req:on("error", function() end)
+    req:on("close", function() closed = true end)
+    helper.run_loop(function() return closed end)
+    assert.equal(out, fe .. "\n")
   end)
 
   it("a small enough header block goes through under maxSendHeaderBlockLength", function()

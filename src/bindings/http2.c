@@ -84,7 +84,8 @@ static int push_box_method(lua_State *L, int ref, const char *method) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
   if (lua_getiuservalue(L, -1, 1) != LUA_TTABLE) { lua_pop(L, 2); return 0; }
   lua_remove(L, -2);
-  if (lua_getfield(L, -1, method) != LUA_TFUNCTION) { lua_pop(L, 2); return 0; }
+  lode_raw_lookup(L, -1, method);
+  if (!lua_isfunction(L, -1)) { lua_pop(L, 2); return 0; }
   lua_insert(L, -2);
   return 1;
 }
@@ -103,14 +104,14 @@ static void unpin(lua_State *L, int *ref) {
 
 /* Builds nghttp2_nv[] from names, values[, flags] sequences at |i|..|i+2| and count at |i+3|.
    The array lives in a userdata pushed on the stack; the strings stay on the caller's tables. */
-static nghttp2_nv *check_nv(lua_State *L, int i, size_t *np) {
+static nghttp2_nv *check_nv(lua_State *L, lode_state *S, int i, size_t *np) {
   lua_Integer n = luaL_checkinteger(L, i + 3), k;
   nghttp2_nv *nva;
   int has_flags = lua_istable(L, i + 2);
   luaL_checktype(L, i, LUA_TTABLE);
   luaL_checktype(L, i + 1, LUA_TTABLE);
   if (n < 0) n = 0;
-  nva = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *nva, 0);
+  nva = lode_scratch(L, S, (size_t)(n ? n : 1) * sizeof *nva);
   for (k = 0; k < n; k++) {
     size_t nl, vl;
     const char *name, *value;
@@ -146,7 +147,8 @@ static void push_headers(lua_State *L, const nghttp2_nv *nva, size_t n) {
   obj = lua_gettop(L);
   lua_createtable(L, (int)(2 * n), 0);
   raw = lua_gettop(L);
-  lua_newtable(L);
+  lua_pushnil(L); /* the [sensitiveHeaders] list, made with its first name (headers.lua makes an
+                     empty one on first read) */
   sens = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, H->ref_single);
   single = lua_gettop(L);
@@ -161,6 +163,10 @@ static void push_headers(lua_State *L, const nghttp2_nv *nva, size_t n) {
     lua_rawseti(L, raw, (lua_Integer)(2 * i + 2));
     /* stack: name value */
     if (nva[i].flags & NGHTTP2_NV_FLAG_NO_INDEX) {
+      if (nsens == 0) {
+        lua_newtable(L);
+        lua_replace(L, sens);
+      }
       lua_pushvalue(L, -2);
       lua_rawseti(L, sens, ++nsens);
     }
@@ -200,9 +206,13 @@ static void push_headers(lua_State *L, const nghttp2_nv *nva, size_t n) {
     }
   }
   lua_pop(L, 1); /* single */
-  lua_rawgeti(L, LUA_REGISTRYINDEX, H->ref_sensitive);
-  lua_insert(L, -2);
-  lua_rawset(L, obj);
+  if (nsens > 0) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, H->ref_sensitive);
+    lua_insert(L, -2);
+    lua_rawset(L, obj);
+  } else {
+    lua_pop(L, 1);
+  }
   lua_rawgeti(L, LUA_REGISTRYINDEX, H->ref_mt);
   lua_setmetatable(L, obj);
   /* obj raw on the stack */
@@ -242,7 +252,7 @@ static int ls_respond(lua_State *L) {
   nghttp2_nv *nva;
   int rc;
   STREAM_OPEN(L, b);
-  nva = check_nv(L, 2, &n);
+  nva = check_nv(L, b->S, 2, &n);
   rc = lode_stream_respond(b->st, nva, n, (int)luaL_optinteger(L, 6, 0));
   if (rc < 0) return push_fail(L, rc);
   lua_pushboolean(L, 1);
@@ -256,7 +266,7 @@ static int ls_respond_fd(lua_State *L) {
   nghttp2_nv *nva;
   int rc;
   STREAM_OPEN(L, b);
-  nva = check_nv(L, 2, &n);
+  nva = check_nv(L, b->S, 2, &n);
   rc = lode_stream_respond_fd(b->st, nva, n, (int)luaL_checkinteger(L, 6), luaL_optinteger(L, 7, 0),
                               luaL_optinteger(L, 8, -1), (int)luaL_optinteger(L, 9, 0));
   if (rc < 0) return push_fail(L, rc);
@@ -270,7 +280,7 @@ static int ls_info(lua_State *L) {
   nghttp2_nv *nva;
   int rc;
   STREAM_OPEN(L, b);
-  nva = check_nv(L, 2, &n);
+  nva = check_nv(L, b->S, 2, &n);
   rc = lode_stream_info(b->st, nva, n);
   if (rc < 0) return push_fail(L, rc);
   lua_pushboolean(L, 1);
@@ -283,7 +293,7 @@ static int ls_trailers(lua_State *L) {
   nghttp2_nv *nva;
   int rc;
   STREAM_OPEN(L, b);
-  nva = check_nv(L, 2, &n);
+  nva = check_nv(L, b->S, 2, &n);
   rc = lode_stream_trailers(b->st, nva, n);
   if (rc < 0) return push_fail(L, rc);
   lua_pushboolean(L, 1);
@@ -341,7 +351,7 @@ static int ls_push(lua_State *L) {
   lode_stream *st;
   int rc;
   STREAM_OPEN(L, b);
-  nva = check_nv(L, 2, &n);
+  nva = check_nv(L, b->S, 2, &n);
   rc = lode_stream_push(b->st, nva, n, &st);
   if (rc < 0) return push_fail(L, rc);
   new_stream_box(L, b->S, st);
@@ -598,6 +608,21 @@ static void on_goaway(lode_session *s, uint32_t code, int32_t last, const uint8_
   lode_pcall(b->S, L, 4, 0);
 }
 
+/* Node's TranslateNghttp2ErrorCode: 'frameError' reports the RFC 7540 code for the library's. */
+static uint32_t frame_error_code(int lib) {
+  switch (lib) {
+  case NGHTTP2_ERR_STREAM_CLOSED: return NGHTTP2_STREAM_CLOSED;
+  case NGHTTP2_ERR_HEADER_COMP: return NGHTTP2_COMPRESSION_ERROR;
+  case NGHTTP2_ERR_FRAME_SIZE_ERROR: return NGHTTP2_FRAME_SIZE_ERROR;
+  case NGHTTP2_ERR_FLOW_CONTROL: return NGHTTP2_FLOW_CONTROL_ERROR;
+  case NGHTTP2_ERR_REFUSED_STREAM: return NGHTTP2_REFUSED_STREAM;
+  case NGHTTP2_ERR_PROTO:
+  case NGHTTP2_ERR_HTTP_HEADER:
+  case NGHTTP2_ERR_HTTP_MESSAGING: return NGHTTP2_PROTOCOL_ERROR;
+  default: return NGHTTP2_INTERNAL_ERROR;
+  }
+}
+
 static void on_frame_error(lode_session *s, lode_stream *st, uint8_t type, int code, void *ud) {
   l_session *b = ud;
   lua_State *L = b->S->L;
@@ -607,7 +632,7 @@ static void on_frame_error(lode_session *s, lode_stream *st, uint8_t type, int c
   ok = sb ? push_box_method(L, sb->ref, "_onframeerror") : push_box_method(L, b->ref, "_onframeerror");
   if (!ok) return;
   lua_pushinteger(L, type);
-  lua_pushinteger(L, code);
+  lua_pushinteger(L, frame_error_code(code));
   lode_pcall(b->S, L, 3, 0);
 }
 
@@ -719,7 +744,7 @@ static int lss_request(lua_State *L) {
   lode_stream *st;
   int rc;
   SESSION_OPEN(L, b);
-  nva = check_nv(L, 3, &n);
+  nva = check_nv(L, b->S, 3, &n);
   opt_priority(L, 8, &pri);
   rc = lode_session_request(b->s, nva, n, (int)luaL_optinteger(L, 7, 0), &pri, &st);
   if (rc < 0) return push_fail(L, rc);
@@ -814,7 +839,14 @@ static int lss_state(lua_State *L) {
   setint(L, "effectiveLocalWindowSize", nghttp2_session_get_effective_local_window_size(ng));
   setint(L, "effectiveRecvDataLength", nghttp2_session_get_effective_recv_data_length(ng));
   setint(L, "nextStreamID", nghttp2_session_get_next_stream_id(ng));
-  setint(L, "localWindowSize", nghttp2_session_get_local_window_size(ng));
+  /* The window the peer may fill, capped by the one asked for: nghttp2 cannot take back credit
+     already granted, so after setLocalWindowSize() below lode's large default window it would
+     keep reporting the default. */
+  {
+    int32_t avail = nghttp2_session_get_local_window_size(ng);
+    int32_t asked = nghttp2_session_get_effective_local_window_size(ng);
+    setint(L, "localWindowSize", avail < asked ? avail : asked);
+  }
   setint(L, "lastProcStreamID", nghttp2_session_get_last_proc_stream_id(ng));
   setint(L, "remoteWindowSize", nghttp2_session_get_remote_window_size(ng));
   setint(L, "outboundQueueSize", (lua_Integer)nghttp2_session_get_outbound_queue_size(ng));
@@ -828,8 +860,9 @@ static int lss_settings_table(lua_State *L) {
   l_session *b = check_session(L, 1);
   nghttp2_session *ng = b->s ? lode_session_nghttp2(b->s) : NULL;
   int remote = lua_toboolean(L, 2);
-  uint32_t (*get)(nghttp2_session *, nghttp2_settings_id) =
-      remote ? nghttp2_session_get_remote_settings : nghttp2_session_get_local_settings;
+  lode_session *ls = b->s;
+#define get(ng, id) (remote ? nghttp2_session_get_remote_settings(ng, id) \
+                            : lode_session_local_setting(ls, id))
   if (ng == NULL) { lua_pushnil(L); return 1; }
   lua_newtable(L);
   setint(L, "headerTableSize", get(ng, NGHTTP2_SETTINGS_HEADER_TABLE_SIZE));
@@ -842,6 +875,7 @@ static int lss_settings_table(lua_State *L) {
   setint(L, "maxHeaderSize", get(ng, NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE));
   lua_pushboolean(L, get(ng, NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL) != 0);
   lua_setfield(L, -2, "enableConnectProtocol");
+#undef get
   return 1;
 }
 
@@ -951,12 +985,26 @@ static int lss_is_open(lua_State *L) {
   return 1;
 }
 
+/* box:attach(tcp) -> true | fail: the session takes the connection of a connected lode.tcp
+   handle, which the caller closes next (lode_session_attach). */
+static int lss_attach(lua_State *L) {
+  l_session *b = check_session(L, 1);
+  lode_handle_box *tb = luaL_checkudata(L, 2, "lode.tcp");
+  int rc;
+  SESSION_OPEN(L, b);
+  if (tb->h == NULL || tb->h->closing) return push_fail(L, UV_EBADF);
+  rc = lode_session_attach(b->s, &tb->h->uv.tcp);
+  if (rc < 0) return push_fail(L, rc);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 static const luaL_Reg session_methods[] = {
   {"setowner", lss_setowner}, {"request", lss_request}, {"settings", lss_settings},
   {"ping", lss_ping}, {"goaway", lss_goaway}, {"shutdown", lss_shutdown}, {"destroy", lss_destroy},
   {"set_local_window_size", lss_set_local_window_size}, {"ref", lss_ref}, {"state", lss_state},
   {"settings_table", lss_settings_table}, {"address", lss_address}, {"pending", lss_pending},
-  {"is_open", lss_is_open}, {"stats", lss_stats}, {"altsvc", lss_altsvc}, {"tls", lss_tls}, {"h1_start", lss_h1_start}, {"origin", lss_origin}, {NULL, NULL}
+  {"is_open", lss_is_open}, {"attach", lss_attach}, {"stats", lss_stats}, {"altsvc", lss_altsvc}, {"tls", lss_tls}, {"h1_start", lss_h1_start}, {"origin", lss_origin}, {NULL, NULL}
 };
 
 /* ---- options ---- */
@@ -1000,6 +1048,11 @@ static void check_options(lua_State *L, int t, lode_session_options *o) {
       (uint32_t)opt_int(L, t, "maxDeflateDynamicTableSize", o->max_deflate_dynamic_table_size);
   o->padding_strategy = (int)opt_int(L, t, "paddingStrategy", 0);
   o->max_invalid_frames = (uint32_t)opt_int(L, t, "maxSessionInvalidFrames", o->max_invalid_frames);
+  o->max_rejected_streams =
+      (uint32_t)opt_int(L, t, "maxSessionRejectedStreams", o->max_rejected_streams);
+  if (lua_getfield(L, t, "maxSessionMemory") == LUA_TNUMBER) /* MB, as Node: x 1e6 */
+    o->max_session_memory = (uint64_t)(lua_tonumber(L, -1) * 1000000.0);
+  lua_pop(L, 1);
 }
 
 /* core.http2_connect(owner, host, port, options) -> session box | fail */
@@ -1020,6 +1073,24 @@ static int l_connect(lua_State *L) {
                                   luaL_optstring(L, 6, NULL), &session_cbs, b, &b->s);
   else
     rc = lode_session_connect(H->e, host, port, &o, &session_cbs, b, &b->s);
+  if (rc < 0) return push_fail(L, rc);
+  pin(L, &b->ref, -1);
+  return 1;
+}
+
+/* core.http2_open(owner, options) -> session box | fail: a client session whose connection
+   comes later, from box:attach(tcp) (connect() with createConnection). */
+static int l_open(lua_State *L) {
+  h2state *H = get_h2(L);
+  lode_state *S = lode_get_state(L);
+  lode_session_options o;
+  l_session *b;
+  int rc;
+  check_options(L, 2, &o);
+  b = new_session_box(L, S);
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1);
+  rc = lode_session_open(H->e, &o, &session_cbs, b, &b->s);
   if (rc < 0) return push_fail(L, rc);
   pin(L, &b->ref, -1);
   return 1;
@@ -1204,7 +1275,8 @@ static void register_mt(lua_State *L, const char *name, const luaL_Reg *methods)
 
 void lode_open_http2(lua_State *L) {
   static const luaL_Reg fns[] = {
-    {"http2_listen", l_listen}, {"http2_connect", l_connect}, {"http2_setup", l_setup},
+    {"http2_listen", l_listen}, {"http2_connect", l_connect}, {"http2_open", l_open},
+    {"http2_setup", l_setup},
     {"http2_strerror", l_strerror}, {NULL, NULL}
   };
   register_mt(L, SERVER_MT, server_methods);
@@ -1212,6 +1284,9 @@ void lode_open_http2(lua_State *L) {
   luaL_newmetatable(L, STREAM_MT);
   lua_newtable(L);
   luaL_setfuncs(L, stream_methods, 0);
+  /* Also core.http2_stream_methods: the per-request path calls them without ls_index. */
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -4, "http2_stream_methods");
   lua_pushcclosure(L, ls_index, 1);
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, ls_pairs);

@@ -27,6 +27,8 @@ typedef struct lode_state {
   uv_idle_t idle;       /* keeps poll from blocking while immediates wait */
   int immediate_refs;   /* immediates that keep the loop alive */
   int running;
+  void *scratch;        /* lode_scratch(): transient arrays for C calls that copy them */
+  size_t scratch_size;
 } lode_state;
 
 /* Creates the context of |L| on |loop| (NULL: a loop of its own) and stores it in the registry. */
@@ -48,6 +50,16 @@ int lode_pcall(lode_state *S, lua_State *L, int nargs, int nres);
  * when the method is absent, so callers skip events nobody handles.
  */
 int lode_push_method(lua_State *L, int ref, const char *method);
+
+/*
+ * A buffer of at least |size| bytes, valid until the next call, for arrays handed to a C
+ * function that copies them before returning (nghttp2's header lists). Raises on no memory.
+ */
+void *lode_scratch(lua_State *L, lode_state *S, size_t size);
+
+/* Pushes |method| as found on the table at |idx| or up its class chain, with raw reads only
+   (no __index function runs: callers may be outside a protected call). Pushes nil if absent. */
+void lode_raw_lookup(lua_State *L, int idx, const char *method);
 
 /* Reports the error at the top of the stack (popped) as an uncaught one. */
 void lode_report_error(lode_state *S, lua_State *L);

@@ -29,7 +29,22 @@ static int state_gc(lua_State *L) {
     uv_run(S->loop, UV_RUN_NOWAIT);
   }
   S->loop = NULL;
+  free(S->scratch);
+  S->scratch = NULL;
   return 0;
+}
+
+void *lode_scratch(lua_State *L, lode_state *S, size_t size) {
+  if (size > S->scratch_size) {
+    size_t cap = S->scratch_size ? S->scratch_size : 1024;
+    void *p;
+    while (cap < size) cap *= 2;
+    p = realloc(S->scratch, cap);
+    if (p == NULL) luaL_error(L, "not enough memory");
+    S->scratch = p;
+    S->scratch_size = cap;
+  }
+  return S->scratch;
 }
 
 static void on_check(uv_check_t *c);
@@ -152,7 +167,7 @@ int lode_pcall(lode_state *S, lua_State *L, int nargs, int nres) {
    protected call no Lua code (an __index function, a getter) may run, since nothing would catch
    its error. lode classes keep methods in class tables linked by __index tables, so this finds
    them all. Pushes the value found (or nil). */
-static void raw_lookup(lua_State *L, int idx, const char *method) {
+void lode_raw_lookup(lua_State *L, int idx, const char *method) {
   int depth;
   idx = lua_absindex(L, idx);
   lua_pushvalue(L, idx);
@@ -181,7 +196,7 @@ static void raw_lookup(lua_State *L, int idx, const char *method) {
 int lode_push_method(lua_State *L, int ref, const char *method) {
   if (ref == LUA_NOREF || ref == LUA_REFNIL) return 0;
   lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
-  raw_lookup(L, -1, method);
+  lode_raw_lookup(L, -1, method);
   if (!lua_isfunction(L, -1)) {
     lua_pop(L, 2);
     return 0;

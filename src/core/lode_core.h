@@ -6,7 +6,8 @@
  *
  * - It never calls nghttp2_session_mem_send/mem_recv or any nghttp2_submit_* from inside an
  *   nghttp2 callback: nghttp2 callbacks only record events, which are delivered to the user after
- *   mem_recv/mem_send has returned.
+ *   mem_recv/mem_send has returned. (One exception, as in Node: refusing a new stream in
+ *   on_begin_headers submits its RST_STREAM there, so that it precedes nghttp2's own.)
  * - It never frees a session or a stream from inside a user callback: lode_session_destroy() only
  *   starts the close; memory goes in libuv's close callback, after every stream's on_stream_close
  *   and the session's on_close have been delivered.
@@ -114,6 +115,11 @@ typedef struct lode_session_options {
   int padding_strategy;           /* 0 none, 1 max, 2 aligned (padding up to a multiple of 8) */
   uint32_t max_invalid_frames;    /* invalid frames received past this fail the session (Node's
                                      maxSessionInvalidFrames, default 1000) */
+  uint32_t max_rejected_streams;  /* new streams refused in a row past this fail the session with
+                                     NGHTTP2_ERR_CALLBACK_FAILURE (Node's maxSessionRejectedStreams,
+                                     default 100) */
+  uint64_t max_session_memory;    /* bytes (Node's maxSessionMemory MB x 1e6, default 1e7): over it,
+                                     new streams are refused with RST_STREAM ENHANCE_YOUR_CALM */
 } lode_session_options;
 
 void lode_session_options_init(lode_session_options *o);
@@ -160,11 +166,31 @@ void lode_server_ref(lode_server *srv, int ref);
  */
 int lode_session_connect(lode_engine *e, const char *host, int port, const lode_session_options *opts,
                          const lode_session_callbacks *cb, void *ud, lode_session **out);
+/*
+ * Makes a client session with no transport yet (Node's connect() with createConnection): it
+ * behaves as one from lode_session_connect() whose TCP connection is not up, requests included,
+ * until lode_session_attach(). Destroying it before then reports on_close as usual.
+ */
+int lode_session_open(lode_engine *e, const lode_session_options *opts,
+                      const lode_session_callbacks *cb, void *ud, lode_session **out);
+/*
+ * Gives a session from lode_session_open() the connection of |from|, a connected uv_tcp_t on the
+ * engine's loop that stays the caller's: the session opens its own handle on a duplicate of its
+ * descriptor, and the caller closes |from| afterwards (without reading from it again; bytes it
+ * already read are lost to the session). The first SETTINGS and anything queued go out. No
+ * on_connect is reported: the caller knows. Returns 0, UV_EINVAL when the session is connected,
+ * connecting or closing, or the libuv error of uv_fileno/dup/uv_tcp_open.
+ */
+int lode_session_attach(lode_session *s, uv_tcp_t *from);
 void lode_session_set_callbacks(lode_session *s, const lode_session_callbacks *cb, void *ud);
 int lode_session_type(lode_session *s);
 /* The nghttp2 session, for read-only queries (settings, windows, state). */
 nghttp2_session *lode_session_nghttp2(lode_session *s);
 int lode_session_settings(lode_session *s, const nghttp2_settings_entry *iv, size_t n);
+/* A local setting (NGHTTP2_SETTINGS_* id < LODE_SETTINGS_MAX). During on_settings(ack = 1) it is
+   the value as of that ACK, as Node reads it, even when later ACKs came in the same read. */
+#define LODE_SETTINGS_MAX 9
+uint32_t lode_session_local_setting(lode_session *s, int id);
 /* Sends PING with |payload| (8 bytes). */
 int lode_session_ping(lode_session *s, const uint8_t payload[8]);
 /* Sends GOAWAY; |last_stream_id| < 0 means the last stream the peer opened. */

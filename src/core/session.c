@@ -3,9 +3,17 @@
  * and delivered after, output coalesced into one write per session per loop turn.
  */
 #include <assert.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+#if defined(MAP_ANONYMOUS)
+#define LODE_ZERO_PAGES 1
+#endif
+#endif
 
 #include "lode_core.h"
 #ifdef LODE_HAVE_TLS
@@ -14,7 +22,13 @@
 #include "lode_file.h"
 
 #define READ_BUF_SIZE (64 * 1024)
+/* nghttp2 calloc's of at least a page that get pages of their own (mem_calloc), per session. */
+#define ZBLOCKS 2
 #define MAX_INFLIGHT_BYTES (4 * 1024 * 1024)
+/* nghttp2 1.57's stream reset rate limit (its CVE-2023-44487 "rapid reset" fix, which Node 20
+   has through its bundled nghttp2): a bucket of RST_STREAM frames per server session. */
+#define RST_BURST 1000
+#define RST_RATE 33 /* tokens per second */
 
 /* ---- internal types ---- */
 
@@ -40,6 +54,7 @@ struct lode_stream {
   size_t queued;          /* bytes not yet handed to nghttp2 */
   unsigned has_provider : 1, deferred : 1, eof : 1, want_trailers : 1, trailers_asked : 1;
   unsigned paused : 1, hdr_overflow : 1, closed : 1, rst_calm : 1, got_final : 1;
+  unsigned close_pending : 1; /* closed by nghttp2, counted in s->nclose_pending until reported */
   size_t unconsumed;      /* received bytes not given back while paused */
   /* incoming header block */
   hdr *hdrs;
@@ -109,12 +124,21 @@ struct lode_session {
   unsigned dirty : 1, connected : 1, closing : 1, shutdown : 1, tcp_open : 1, reading : 1;
   unsigned in_flush : 1, failed : 1, too_many_invalid : 1;
   uint32_t invalid_frames;    /* invalid frames received (max_invalid_frames) */
+  uint32_t rejected_streams;  /* streams refused in a row (max_rejected_streams) */
+  size_t nstreams;            /* lode_stream objects alive (reported closed or not) */
+  size_t nclose_pending;      /* of those, closed by nghttp2 and not yet reported */
+  size_t mem_used;            /* bytes nghttp2 holds through the counting allocator */
+  struct { void *p; size_t n; } zblk[ZBLOCKS]; /* mem_calloc's page blocks (ZBLOCKS) */
+  size_t queued_total;        /* body bytes written and not yet handed to nghttp2 */
+  const uint32_t *local_snap; /* during on_settings(ack): the local settings that ACK made */
+  uint32_t rst_tokens;        /* RST_STREAM bucket (RST_BURST, RST_RATE) */
+  uint64_t rst_tstamp;        /* its last refill, in seconds of loop time */
+  unsigned goaway_submitted : 1;
   lode_session *next_dirty;
   event *ev_head, *ev_tail;
   batch *cur;
   int inflight;
   size_t inflight_bytes;
-  uint8_t *rbuf;
   lode_stream *streams;
   uint32_t close_code;
   uv_connect_t connect_req;
@@ -136,6 +160,11 @@ struct lode_engine {
   uv_prepare_t prepare;
   uv_loop_t *loop;
   lode_session *dirty;
+  /* The read buffer of every session of the loop (READ_BUF_SIZE, made at the first read): a read
+     is consumed before its callback returns (mem_recv, then delivery of what it queued, whose
+     data events point into it), and libuv runs one read callback at a time, so one buffer serves
+     them all. One per session cost an idle connection a touched 64 KiB block. */
+  uint8_t *rbuf;
 };
 
 struct lode_server {
@@ -180,6 +209,8 @@ void lode_session_options_init(lode_session_options *o) {
   o->max_settings = 32;
   o->max_deflate_dynamic_table_size = 4096;
   o->max_invalid_frames = 1000;
+  o->max_rejected_streams = 100;
+  o->max_session_memory = 10 * 1000000;
 }
 
 /* ---- events ---- */
@@ -219,6 +250,7 @@ static lode_stream *stream_new(lode_session *s, int32_t id) {
   st->next = s->streams;
   if (s->streams) s->streams->prev = st;
   s->streams = st;
+  s->nstreams++;
   return st;
 }
 
@@ -232,6 +264,7 @@ static void stream_drop_chunks(lode_stream *st, int status) {
     free(c);
   }
   st->tail = NULL;
+  s->queued_total -= st->queued;
   st->queued = 0;
 }
 
@@ -252,6 +285,8 @@ static void stream_close(lode_stream *st, uint32_t code) {
   if (st->next) st->next->prev = st->prev;
   if (st->hdrs) hdrs_free(st->hdrs, st->nhdrs);
   if (st->file) lode__file_free(st->file);
+  s->nstreams--;
+  if (st->close_pending) s->nclose_pending--;
   free(st);
 }
 
@@ -483,16 +518,48 @@ static void unmark_dirty(lode_session *s) {
 
 /* ---- nghttp2 callbacks: record only ---- */
 
+/* What the session holds (Node's current_session_memory_): nghttp2's allocations, the streams,
+   body bytes queued by the user, and output gathered or in flight. */
+static size_t session_memory(lode_session *s) {
+  return s->mem_used + s->nstreams * sizeof(lode_stream) + s->queued_total + s->inflight_bytes +
+         (s->cur ? s->cur->total : 0);
+}
+
+/*
+ * Node's OnBeginHeadersCallback: a new stream is refused when the session already has as many
+ * open streams (pushed ones included, which nghttp2 does not count against the peer) as its
+ * acknowledged SETTINGS_MAX_CONCURRENT_STREAMS, or when it is over max_session_memory.
+ * The refusal is RST_STREAM(ENHANCE_YOUR_CALM), submitted here so that it goes out before the
+ * RST_STREAM nghttp2 adds for TEMPORAL_CALLBACK_FAILURE (nghttp2 allows submitting from a
+ * callback; only mem_send/mem_recv must not be re-entered). More than max_rejected_streams
+ * refusals in a row fail the session (CALLBACK_FAILURE out of mem_recv); an admitted stream
+ * resets the count. Returns 0 when the stream may open.
+ */
+static int admit_stream(lode_session *s, nghttp2_session *ng, int32_t id) {
+  uint32_t maxcs = nghttp2_session_get_local_settings(ng, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+  if (s->nstreams - s->nclose_pending < maxcs &&
+      session_memory(s) + sizeof(lode_stream) <= s->opts.max_session_memory) {
+    s->rejected_streams = 0;
+    return 0;
+  }
+  if (s->rejected_streams++ > s->opts.max_rejected_streams) return NGHTTP2_ERR_CALLBACK_FAILURE;
+  nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, id, NGHTTP2_ENHANCE_YOUR_CALM);
+  return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+}
+
 static int cb_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *ud) {
   lode_session *s = ud;
   lode_stream *st;
+  int rc;
   if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST && s->type == LODE_SESSION_SERVER) {
+    if ((rc = admit_stream(s, ng, f->hd.stream_id)) != 0) return rc;
     st = stream_new(s, f->hd.stream_id);
     if (st == NULL) return NGHTTP2_ERR_CALLBACK_FAILURE;
     nghttp2_session_set_stream_user_data(ng, f->hd.stream_id, st);
     st->hcat = LODE_HCAT_REQUEST;
   } else if (f->hd.type == NGHTTP2_PUSH_PROMISE) {
     int32_t pid = f->push_promise.promised_stream_id;
+    if ((rc = admit_stream(s, ng, pid)) != 0) return rc;
     st = stream_new(s, pid);
     if (st == NULL) return NGHTTP2_ERR_CALLBACK_FAILURE;
     nghttp2_session_set_stream_user_data(ng, pid, st);
@@ -591,6 +658,27 @@ static int cb_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud) 
     st = nghttp2_session_get_stream_user_data(ng, f->push_promise.promised_stream_id);
     if (st) headers_complete(s, st, 0);
     break;
+  case NGHTTP2_RST_STREAM:
+    /* As nghttp2 >= 1.57: a server that has not sent GOAWAY takes each RST_STREAM from a bucket
+       of RST_BURST refilled at RST_RATE a second; an empty bucket means GOAWAY(INTERNAL_ERROR)
+       (submitted here, as nghttp2 does, so that streams opened later in this read are past
+       its last stream id). */
+    if (s->type == LODE_SESSION_SERVER && !s->goaway_submitted) {
+      uint64_t now = uv_now(s->e->loop) / 1000;
+      if (now > s->rst_tstamp) {
+        uint64_t v = s->rst_tokens + (now - s->rst_tstamp) * RST_RATE;
+        s->rst_tokens = v > RST_BURST ? RST_BURST : (uint32_t)v;
+        s->rst_tstamp = now;
+      }
+      if (s->rst_tokens > 0) {
+        s->rst_tokens--;
+      } else {
+        s->goaway_submitted = 1;
+        nghttp2_submit_goaway(ng, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(ng),
+                              NGHTTP2_INTERNAL_ERROR, NULL, 0);
+      }
+    }
+    break;
   case NGHTTP2_DATA:
     if (f->hd.flags & NGHTTP2_FLAG_END_STREAM) {
       st = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
@@ -600,6 +688,13 @@ static int cb_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud) 
   case NGHTTP2_SETTINGS:
     ev = ev_new(s, EV_SETTINGS, NULL);
     if (ev) ev->ack = (f->hd.flags & NGHTTP2_FLAG_ACK) != 0;
+    if (ev && ev->ack && (ev->opaque = malloc(LODE_SETTINGS_MAX * sizeof(uint32_t))) != NULL) {
+      /* The local settings as this ACK made them (several ACKs may come in one read). */
+      uint32_t *snap = (uint32_t *)ev->opaque;
+      int id;
+      for (id = 0; id < LODE_SETTINGS_MAX; id++)
+        snap[id] = (id == 0 || id == 7) ? 0 : nghttp2_session_get_local_settings(ng, (nghttp2_settings_id)id);
+    }
     break;
   case NGHTTP2_PING:
     ev = ev_new(s, EV_PING, NULL);
@@ -678,6 +773,8 @@ static int cb_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void 
   event *ev;
   if (st == NULL || st->closed) return 0;
   st->closed = 1;
+  st->close_pending = 1;
+  s->nclose_pending++;
   ev = ev_new(s, EV_STREAM_CLOSE, st);
   if (ev) ev->code = code;
   return 0;
@@ -685,8 +782,14 @@ static int cb_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void 
 
 static int cb_frame_not_send(nghttp2_session *ng, const nghttp2_frame *f, int code, void *ud) {
   lode_session *s = ud;
-  lode_stream *st = f->hd.stream_id ? nghttp2_session_get_stream_user_data(ng, f->hd.stream_id) : NULL;
-  event *ev = ev_new(s, EV_FRAME_ERROR, st);
+  lode_stream *st;
+  event *ev;
+  /* As Node: a frame dropped because its stream or the session is closing is no error. */
+  if (code == NGHTTP2_ERR_SESSION_CLOSING || code == NGHTTP2_ERR_STREAM_CLOSED ||
+      code == NGHTTP2_ERR_STREAM_CLOSING)
+    return 0;
+  st = f->hd.stream_id ? nghttp2_session_get_stream_user_data(ng, f->hd.stream_id) : NULL;
+  ev = ev_new(s, EV_FRAME_ERROR, st);
   if (ev) {
     ev->ftype = f->hd.type;
     ev->err = code;
@@ -770,6 +873,7 @@ static int cb_send_data(nghttp2_session *ng, nghttp2_frame *f, const uint8_t *fr
     if (batch_ptr(b, c->data + c->off, take) < 0) return NGHTTP2_ERR_CALLBACK_FAILURE;
     c->off += take;
     st->queued -= take;
+    s->queued_total -= take;
     length -= take;
     if (c->off == c->len) {
       st->head = c->next;
@@ -884,7 +988,11 @@ static void session_deliver(lode_session *s) {
       if (s->cb->on_want_trailers) s->cb->on_want_trailers(s, ev->st, s->ud);
       break;
     case EV_STREAM_CLOSE: stream_close(ev->st, ev->code); break;
-    case EV_SETTINGS: if (s->cb->on_settings) s->cb->on_settings(s, ev->ack, s->ud); break;
+    case EV_SETTINGS:
+      s->local_snap = (const uint32_t *)ev->opaque;
+      if (s->cb->on_settings) s->cb->on_settings(s, ev->ack, s->ud);
+      s->local_snap = NULL;
+      break;
     case EV_PING: if (s->cb->on_ping) s->cb->on_ping(s, ev->ack, ev->payload, s->ud); break;
     case EV_GOAWAY:
       if (s->cb->on_goaway) s->cb->on_goaway(s, ev->code, ev->last_id, ev->opaque, ev->len, s->ud);
@@ -924,9 +1032,9 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
     return;
   }
 #endif
-  if (s->rbuf == NULL) s->rbuf = malloc(READ_BUF_SIZE);
-  buf->base = (char *)s->rbuf;
-  buf->len = s->rbuf ? READ_BUF_SIZE : 0;
+  if (s->e->rbuf == NULL) s->e->rbuf = malloc(READ_BUF_SIZE);
+  buf->base = (char *)s->e->rbuf;
+  buf->len = s->e->rbuf ? READ_BUF_SIZE : 0;
 }
 
 static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf) {
@@ -943,7 +1051,7 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf) {
   if (s->tls) { tls_on_input(s, (size_t)nread); return; }
 #endif
   {
-    ssize_t rv = nghttp2_session_mem_recv(s->ng, s->rbuf, (size_t)nread);
+    ssize_t rv = nghttp2_session_mem_recv(s->ng, (const uint8_t *)buf->base, (size_t)nread);
     session_deliver(s);
     if (rv < 0 && !s->closing) {
       /* nghttp2 has queued GOAWAY where the protocol asks for it: send it, then close. */
@@ -980,7 +1088,6 @@ static void on_tcp_closed(uv_handle_t *h) {
   if (s->cur) { batch_finish(s->cur, UV_ECANCELED); s->cur = NULL; }
   if (s->cb && s->cb->on_close) s->cb->on_close(s, s->ud);
   nghttp2_session_del(s->ng);
-  free(s->rbuf);
 #ifdef LODE_HAVE_TLS
   if (s->tls) lode_tls_conn_free(s->tls);
   if (s->sni_cfg) lode_tls_config_unref(s->sni_cfg);
@@ -998,9 +1105,112 @@ static void session_start_close(lode_session *s) {
   if (s->tcp_open && !s->resolving) uv_close((uv_handle_t *)&s->tcp, on_tcp_closed);
 }
 
+/* nghttp2's allocator, counted into s->mem_used (maxSessionMemory): each block carries its size
+   in a header aligned for any type. */
+typedef union mem_hdr { size_t n; max_align_t align; } mem_hdr;
+
+static void *mem_malloc(size_t size, void *ud) {
+  lode_session *s = ud;
+  mem_hdr *h = malloc(sizeof *h + size);
+  if (h == NULL) return NULL;
+  h->n = size;
+  s->mem_used += size;
+  return h + 1;
+}
+
+static void mem_free(void *ptr, void *ud) {
+  lode_session *s = ud;
+  mem_hdr *h;
+  int slot;
+  if (ptr == NULL) return;
+  if (zblock_find(s, ptr, &slot)) { zblock_free(s, slot); return; }
+  h = (mem_hdr *)ptr - 1;
+  s->mem_used -= h->n;
+  free(h);
+}
+
+#ifdef LODE_ZERO_PAGES
+/*
+ * A zeroed block of a page or more (nghttp2 1.52's stream map, 4 KiB calloc'd by every new
+ * session and written only when streams come) is made of fresh anonymous pages: the kernel
+ * zeroes them and they take no memory until written, where malloc + memset would make a page
+ * resident for each connection, idle or not (bench/README.md, idle connections). Up to ZBLOCKS
+ * per session; beyond that, or if mmap fails, malloc + memset.
+ */
+static void *zblock_new(lode_session *s, size_t n) {
+  static size_t page;
+  int i;
+  void *p;
+  if (page == 0) page = (size_t)sysconf(_SC_PAGESIZE);
+  if (n < page) return NULL;
+  for (i = 0; i < ZBLOCKS && s->zblk[i].p != NULL; i++) {}
+  if (i == ZBLOCKS) return NULL;
+  p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  s->zblk[i].p = p;
+  s->zblk[i].n = n;
+  s->mem_used += n;
+  return p;
+}
+
+/* The size of |ptr| if it is one of the session's zblock_new blocks (then |slot| is set), or 0. */
+static size_t zblock_find(lode_session *s, const void *ptr, int *slot) {
+  int i;
+  for (i = 0; i < ZBLOCKS; i++)
+    if (s->zblk[i].p == ptr && ptr != NULL) { *slot = i; return s->zblk[i].n; }
+  return 0;
+}
+
+static void zblock_free(lode_session *s, int slot) {
+  munmap(s->zblk[slot].p, s->zblk[slot].n);
+  s->mem_used -= s->zblk[slot].n;
+  s->zblk[slot].p = NULL;
+  s->zblk[slot].n = 0;
+}
+#else
+static void *zblock_new(lode_session *s, size_t n) { (void)s; (void)n; return NULL; }
+static size_t zblock_find(lode_session *s, const void *ptr, int *slot) {
+  (void)s; (void)ptr; (void)slot;
+  return 0;
+}
+static void zblock_free(lode_session *s, int slot) { (void)s; (void)slot; }
+#endif
+
+static void *mem_calloc(size_t nmemb, size_t size, void *ud) {
+  void *p;
+  if (size != 0 && nmemb > ((size_t)-1 - sizeof(mem_hdr)) / size) return NULL;
+  if ((p = zblock_new(ud, nmemb * size)) != NULL) return p;
+  p = mem_malloc(nmemb * size, ud);
+  if (p) memset(p, 0, nmemb * size);
+  return p;
+}
+
+static void *mem_realloc(void *ptr, size_t size, void *ud) {
+  lode_session *s = ud;
+  mem_hdr *h, *nh;
+  size_t old;
+  int slot;
+  if (ptr == NULL) return mem_malloc(size, ud);
+  if ((old = zblock_find(s, ptr, &slot)) != 0) {
+    void *p = mem_malloc(size, ud);
+    if (p == NULL) return NULL;
+    memcpy(p, ptr, old < size ? old : size);
+    zblock_free(s, slot);
+    return p;
+  }
+  h = (mem_hdr *)ptr - 1;
+  old = h->n;
+  nh = realloc(h, sizeof *nh + size);
+  if (nh == NULL) return NULL;
+  nh->n = size;
+  s->mem_used = s->mem_used - old + size;
+  return nh + 1;
+}
+
 static lode_session *session_alloc(lode_engine *e, int type, const lode_session_options *opts) {
   lode_session *s = calloc(1, sizeof *s);
   nghttp2_option *o;
+  nghttp2_mem mem = { NULL, mem_malloc, mem_free, mem_calloc, mem_realloc };
   int rc;
   if (s == NULL) return NULL;
   s->e = e;
@@ -1019,24 +1229,30 @@ static lode_session *session_alloc(lode_engine *e, int type, const lode_session_
   nghttp2_option_set_no_closed_streams(o, 1);
   if (type == LODE_SESSION_CLIENT) nghttp2_option_set_builtin_recv_extension_type(o, NGHTTP2_ORIGIN);
   if (type == LODE_SESSION_CLIENT) nghttp2_option_set_builtin_recv_extension_type(o, NGHTTP2_ALTSVC);
-  if (type == LODE_SESSION_SERVER) rc = nghttp2_session_server_new2(&s->ng, callbacks(), s, o);
-  else rc = nghttp2_session_client_new2(&s->ng, callbacks(), s, o);
+  mem.mem_user_data = s;
+  if (type == LODE_SESSION_SERVER) rc = nghttp2_session_server_new3(&s->ng, callbacks(), s, o, &mem);
+  else rc = nghttp2_session_client_new3(&s->ng, callbacks(), s, o, &mem);
   nghttp2_option_del(o);
   if (rc != 0) { free(s); return NULL; }
+  /* The first SETTINGS and the connection window are queued now, ahead of anything the user
+     submits before the transport is up (a settings() call right after connect() is acknowledged
+     after the initial SETTINGS, as in Node). */
+  nghttp2_submit_settings(s->ng, NGHTTP2_FLAG_NONE, s->opts.settings, s->opts.nsettings);
+  if (s->opts.local_window_size > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE)
+    nghttp2_session_set_local_window_size(s->ng, NGHTTP2_FLAG_NONE, 0, s->opts.local_window_size);
   uv_tcp_init(e->loop, &s->tcp);
   s->tcp.data = s;
   s->tcp_open = 1;
   s->close_code = NGHTTP2_CANCEL;
+  s->rst_tokens = RST_BURST;
+  s->rst_tstamp = uv_now(e->loop) / 1000;
   return s;
 }
 
-/* Submits the first SETTINGS and the connection window once the transport is up. */
+/* The transport is up: reading starts and what is queued (the first SETTINGS first) goes out. */
 static void session_start(lode_session *s) {
   s->connected = 1;
   uv_tcp_nodelay(&s->tcp, 1);
-  nghttp2_submit_settings(s->ng, NGHTTP2_FLAG_NONE, s->opts.settings, s->opts.nsettings);
-  if (s->opts.local_window_size > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE)
-    nghttp2_session_set_local_window_size(s->ng, NGHTTP2_FLAG_NONE, 0, s->opts.local_window_size);
   if (!s->reading) uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
   s->reading = 1;
   session_mark_dirty(s);
@@ -1055,7 +1271,11 @@ lode_engine *lode_engine_new(uv_loop_t *loop) {
   return e;
 }
 
-static void on_engine_closed(uv_handle_t *h) { free(h->data); }
+static void on_engine_closed(uv_handle_t *h) {
+  lode_engine *e = h->data;
+  free(e->rbuf);
+  free(e);
+}
 
 void lode_engine_free(lode_engine *e) {
   if (e == NULL) return;
@@ -1205,6 +1425,35 @@ int lode_session_connect(lode_engine *e, const char *host, int port, const lode_
   return 0;
 }
 
+int lode_session_open(lode_engine *e, const lode_session_options *opts,
+                      const lode_session_callbacks *cb, void *ud, lode_session **out) {
+  lode_session *s = session_alloc(e, LODE_SESSION_CLIENT, opts);
+  if (s == NULL) return UV_ENOMEM;
+  s->cb = cb;
+  s->ud = ud;
+  *out = s;
+  return 0;
+}
+
+int lode_session_attach(lode_session *s, uv_tcp_t *from) {
+  uv_os_fd_t fd;
+  int dupfd, rc;
+  if (s->closing || s->connected || s->resolving) return UV_EINVAL;
+  rc = uv_fileno((uv_handle_t *)from, &fd);
+  if (rc != 0) return rc;
+  /* A uv handle cannot move (the session's is part of it, alive since lode_session_open), so the
+     session's handle takes a descriptor of its own for the same connection. */
+  dupfd = dup(fd);
+  if (dupfd < 0) return uv_translate_sys_error(errno);
+  rc = uv_tcp_open(&s->tcp, dupfd);
+  if (rc != 0) {
+    close(dupfd);
+    return rc;
+  }
+  session_start(s);
+  return 0;
+}
+
 /* ---- sessions ---- */
 
 void lode_session_set_callbacks(lode_session *s, const lode_session_callbacks *cb, void *ud) {
@@ -1213,6 +1462,11 @@ void lode_session_set_callbacks(lode_session *s, const lode_session_callbacks *c
 }
 
 int lode_session_type(lode_session *s) { return s->type; }
+
+uint32_t lode_session_local_setting(lode_session *s, int id) {
+  if (s->local_snap && id > 0 && id < LODE_SETTINGS_MAX) return s->local_snap[id];
+  return nghttp2_session_get_local_settings(s->ng, (nghttp2_settings_id)id);
+}
 nghttp2_session *lode_session_nghttp2(lode_session *s) { return s->closing ? NULL : s->ng; }
 int lode_session_is_closing(lode_session *s) { return s->closing || s->shutdown; }
 
@@ -1238,7 +1492,10 @@ int lode_session_goaway(lode_session *s, uint32_t code, int32_t last_stream_id, 
   if (s->closing) return NGHTTP2_ERR_INVALID_STATE;
   if (last_stream_id < 0) last_stream_id = nghttp2_session_get_last_proc_stream_id(s->ng);
   rc = nghttp2_submit_goaway(s->ng, NGHTTP2_FLAG_NONE, last_stream_id, code, opaque, len);
-  if (rc == 0) session_mark_dirty(s);
+  if (rc == 0) {
+    s->goaway_submitted = 1;
+    session_mark_dirty(s);
+  }
   return rc;
 }
 
@@ -1308,6 +1565,7 @@ int lode_session_request(lode_session *s, const nghttp2_nv *nva, size_t n, int f
   if (id < 0) {
     if (st->prev) st->prev->next = st->next; else s->streams = st->next;
     if (st->next) st->next->prev = st->prev;
+    s->nstreams--;
     free(st);
     return id;
   }
@@ -1394,6 +1652,7 @@ int lode_stream_write(lode_stream *st, const uint8_t *data, size_t len, void *co
   if (st->tail) st->tail->next = c; else st->head = c;
   st->tail = c;
   st->queued += len;
+  st->s->queued_total += len;
   if (len == 0) {
     /* Nothing to send: done at once, after the caller has returned. */
     st->head = c->next;
@@ -1445,6 +1704,7 @@ int lode_stream_push(lode_stream *parent, const nghttp2_nv *nva, size_t n, lode_
   if (id < 0) {
     if (st->prev) st->prev->next = st->next; else s->streams = st->next;
     if (st->next) st->next->prev = st->prev;
+    s->nstreams--;
     free(st);
     return id;
   }
@@ -1637,6 +1897,7 @@ static void tls_established(lode_session *s) {
 
 /* |n| ciphertext bytes were read into the conn's input: handshake, then decrypt into nghttp2. */
 static void tls_on_input(lode_session *s, size_t n) {
+  uint8_t *rbuf;
   if (n) lode_tls_conn_input_commit(s->tls, n);
   if (!s->tls_up) {
     int rc = lode_tls_conn_handshake(s->tls);
@@ -1655,24 +1916,25 @@ static void tls_on_input(lode_session *s, size_t n) {
     tls_established(s);
     if (s->closing || (!s->connected && s->raw_cb == NULL)) return;
   }
-  if (s->rbuf == NULL && (s->rbuf = malloc(READ_BUF_SIZE)) == NULL) {
+  if (s->e->rbuf == NULL && (s->e->rbuf = malloc(READ_BUF_SIZE)) == NULL) {
     session_start_close(s);
     return;
   }
+  rbuf = s->e->rbuf; /* the engine's shared buffer: plaintext is consumed in this loop */
   for (;;) {
     size_t got = 0;
     ssize_t rv;
-    int rc = lode_tls_conn_read(s->tls, (char *)s->rbuf, READ_BUF_SIZE, &got);
+    int rc = lode_tls_conn_read(s->tls, (char *)rbuf, READ_BUF_SIZE, &got);
     if (rc == LODE_TLS_ERR_AGAIN) break;
     if (rc == LODE_TLS_ERR_EOF) { session_start_close(s); return; }
     if (rc != 0) { tls_fail(s); return; }
     if (s->raw_cb) {
-      if (!s->raw_ending) s->raw_cb(s, s->rbuf, got, s->raw_ud);
+      if (!s->raw_ending) s->raw_cb(s, rbuf, got, s->raw_ud);
       if (s->closing) return;
       continue;
     }
     if (s->failed) continue; /* draining after a protocol error */
-    rv = nghttp2_session_mem_recv(s->ng, s->rbuf, got);
+    rv = nghttp2_session_mem_recv(s->ng, rbuf, got);
     session_deliver(s);
     if (s->closing) return;
     if (rv < 0) {

@@ -110,21 +110,22 @@ function H.aborted(stream)
 end
 
 local function close_response(stream)
-  local res = stream._res
+  local res = rawget(stream, "_res")
   if res == nil then return end
   rawset(res, "_closed", true)
-  stream._res = nil
+  rawset(stream, "_res", nil)
+  if rawget(res, "_events") == nil then return end -- nobody listens
   res:emit("finish")
   res:emit("close")
 end
 
 function H.close(stream)
-  local req = stream._req
+  local req = rawget(stream, "_req")
   if req then
     rawset(req, "_closed", true)
-    stream._req = nil
-    local ev = req._events
-    if ev or req._didRead or req.readableFlowing ~= nil then
+    rawset(stream, "_req", nil)
+    local ev = rawget(req, "_events")
+    if ev or rawget(req, "_didRead") or rawget(req, "readableFlowing") ~= nil then
       req:push(nil)
       -- Dump a body nobody reads (http1's behaviour); skipped when nobody could tell.
       if not req._didRead and req.readableFlowing == nil and ev and (ev.data or ev["end"] or ev.readable) then
@@ -176,6 +177,8 @@ local function compat_emit(stream, ev, ...)
     local events = stream._events
     if not (events and events.error) then return false end
   end
+  -- No listener at all (a lean stream's state, see core.lua, is one such case): nothing to emit.
+  if rawget(stream, "_events") == nil then return false end
   return emit(stream, ev, ...)
 end
 
@@ -207,45 +210,43 @@ function Http2ServerRequest:constructor(stream, headers, _, raw)
   rawset(stream, "emit", compat_emit)
 end
 
--- Every request runs Readable's constructor with the same options: run it once into a template
--- and compile a function whose table constructor makes each request at its final size (one
--- NEWTABLE, no rehash per field). Remade if the default high-water mark changes.
-local default_hwm = require("lode.stream").getDefaultHighWaterMark
-local make_req, made_hwm = nil, nil
+-- A request starts lean: a small table whose headers and getters (method, url, authority, ...)
+-- answer without a Readable; reading it, a listener, a write or any other field of the Readable
+-- makes it the full Http2ServerRequest first (the Readable's constructor run on the same table).
+-- Most requests are a GET whose body nobody reads: for them no Readable is ever made.
+local LeanRequest = { super = Http2ServerRequest, __name = "Http2ServerRequest" }
+local LEAN_NIL = { _events = true, readableFlowing = true }
+local request_getters -- Http2ServerRequest's own getters, once declared (below)
 
-local function literal(v)
-  local tv = type(v)
-  if tv == "string" then return string.format("%q", v) end
-  if tv == "boolean" then return tostring(v) end
-  if tv == "number" and math.type(v) == "integer" then return string.format("%d", v) end
-  return nil
-end
-
-local function compile_req_maker()
-  local t = setmetatable({}, Readable)
+local function inflate_request(t)
+  setmetatable(t, Readable)
   Readable.constructor(t, REQ_OPTIONS)
-  setmetatable(t, nil)
-  local parts = { "stream = stream", "headers = headers", "rawHeaders = raw" }
-  for k, v in pairs(t) do
-    local lit = type(k) == "string" and k:match("^[%a_][%w_]*$") and literal(v)
-    if not lit then return false end
-    parts[#parts + 1] = k .. " = " .. lit
-  end
-  local src = "return function(stream, headers, raw) return { " .. table.concat(parts, ", ") .. " } end"
-  return load(src, "=compat_request_maker")()
+  setmetatable(t, Http2ServerRequest)
 end
 
-function Http2ServerRequest.new(stream, headers, options, raw)
-  local hwm = default_hwm and default_hwm(false)
-  if make_req == nil or hwm ~= made_hwm then
-    make_req, made_hwm = compile_req_maker(), hwm
-  end
-  if not make_req then
-    local obj = setmetatable({}, Http2ServerRequest)
-    obj:constructor(stream, headers, options, raw)
-    return obj
-  end
-  local obj = setmetatable(make_req(stream, headers, raw), Http2ServerRequest)
+LeanRequest.__index = function(t, k)
+  if LEAN_NIL[k] then return nil end
+  local g = request_getters[k]
+  if g ~= nil then return g(t) end
+  local v = rawget(Http2ServerRequest, k)
+  if v ~= nil and type(v) ~= "function" then return v end
+  inflate_request(t)
+  return t[k]
+end
+
+LeanRequest.__newindex = function(t, k, v)
+  if k ~= "_closed" and k ~= "aborted" then inflate_request(t) end
+  t[k] = v
+end
+
+LeanRequest.__tostring = function(t)
+  inflate_request(t)
+  return tostring(t)
+end
+
+function Http2ServerRequest.new(stream, headers, _, raw)
+  local obj = setmetatable({ stream = stream, headers = headers, rawHeaders = raw, _closed = nil },
+    LeanRequest)
   rawset(stream, "_req", obj)
   rawset(stream, "emit", compat_emit)
   return obj
@@ -274,6 +275,7 @@ Http2ServerRequest:getter("rawTrailers", function(self)
   if not t then t = {}; rawset(self, "_rawTrailers", t) end
   return t
 end)
+request_getters = Http2ServerRequest._getters
 
 local function resume_stream(stream)
   if not stream.destroyed then stream:resume() end
@@ -348,8 +350,10 @@ end
 -- The base class's own maker: the same object as the constructor's, in one table constructor
 -- (subclasses keep the generic new + constructor).
 function Http2ServerResponse.new(stream)
-  local res = setmetatable({ stream = stream, req = stream._req, _headers = false }, Http2ServerResponse)
-  rawset(res, "_headers", nil) -- the constructor sized the table for it
+  -- The fields a response reads on its way are in place: no trip through the class's __index.
+  local res = setmetatable({ stream = stream, req = rawget(stream, "_req"), _headers = nil, _status = 200,
+    sendDate = true, _ending = false, _closed = false, _destroyed = false, _nobody = false,
+    _trailers = nil, _events = nil }, Http2ServerResponse)
   rawset(stream, "_res", res)
   rawset(stream, "emit", compat_emit)
   return res

@@ -32,6 +32,12 @@ local FLAG_END_STREAM = 0x1
 local END_STREAM, WANT_TRAILERS = 1, 2
 local HCAT_RESPONSE, HCAT_INFO, HCAT_TRAILERS = 1, 2, 3
 
+-- The binding's stream methods, called directly on the per-request path (box:method() would
+-- go through the box's __index, a C function, at each call).
+local SB = core.http2_stream_methods
+local box_respond, box_write, box_finish, box_id, box_setowner =
+  SB.respond, SB.write, SB.finish, SB.id, SB.setowner
+
 local M = {}
 
 local function error_name(code)
@@ -116,6 +122,9 @@ local function native_options(options, is_server)
     maxSendHeaderBlockLength = options.maxSendHeaderBlockLength,
     maxSettings = options.maxSettings,
     maxSessionInvalidFrames = options.maxSessionInvalidFrames,
+    maxSessionRejectedStreams = options.maxSessionRejectedStreams,
+    -- MB, at least 1 (Node's updateOptionsBuffer); the binding makes it bytes (x 1e6).
+    maxSessionMemory = options.maxSessionMemory and math.max(1, options.maxSessionMemory),
     maxDeflateDynamicTableSize = options.maxDeflateDynamicTableSize,
     -- Node's numbering (NONE 0, ALIGNED/CALLBACK 1, MAX 2) -> the core's (0 none, 1 max, 2 aligned).
     paddingStrategy = ({ [0] = 0, [1] = 2, [2] = 1 })[options.paddingStrategy or 0] or 0,
@@ -178,17 +187,19 @@ function Http2Session:constructor(box, session_type, options)
   self._pings = {}
   self._settings_cbs = {}
   self._pendingSettingsAck = 1 -- the first SETTINGS
-  self.closed = false
-  self.destroyed = false
-  self.connecting = false
-  self.encrypted = false
-  self.alpnProtocol = "h2c"
   self.type = session_type
-  self._goaway_received = false
-  self._timeout_ms = 0
   box:setowner(self)
   if metrics.on() then metrics.session_start(self) end
 end
+
+-- Defaults every session starts with, read through the class until one changes them: an idle
+-- session's table stays at 16 hash slots instead of 32 (see bench/README.md, idle connections).
+Http2Session.closed = false
+Http2Session.destroyed = false
+Http2Session.connecting = false
+Http2Session.encrypted = false
+Http2Session.alpnProtocol = "h2c"
+Http2Session._goaway_received = false
 
 Http2Session:getter("socket", function(self)
   local p = rawget(self, "_socket")
@@ -216,29 +227,36 @@ Http2Session:getter("originSet", function(self)
   return require("lode.http2.secure").originSet(self)
 end)
 
-function Http2Session:_track(stream)
-  self._streams[stream] = true
-  self._nstreams = self._nstreams + 1
-end
-
-function Http2Session:_untrack(stream)
-  if self._streams[stream] then
-    self._streams[stream] = nil
-    self._nstreams = self._nstreams - 1
-    self:_activity()
-    self:_maybeDestroy()
-  end
-end
 
 function Http2Session:_maybeDestroy(err)
   if err == nil and (not self.closed or self._nstreams > 0) then return end
   self:destroy(err)
 end
 
-function Http2Session:_activity()
-  local t = rawget(self, "_timer")
+local function session_activity(session)
+  local t = rawget(session, "_timer")
   if t then t:refresh() end
 end
+Http2Session._activity = session_activity
+
+-- A session's open streams (destroyed with it). Local functions: they run per request, and a
+-- method call on a session goes through its class's __index function (it has getters).
+local function track(session, stream)
+  session._streams[stream] = true
+  session._nstreams = session._nstreams + 1
+end
+Http2Session._track = track
+
+local function untrack(session, stream)
+  local streams = session._streams
+  if streams[stream] then
+    streams[stream] = nil
+    session._nstreams = session._nstreams - 1
+    session_activity(session)
+    if session.closed and session._nstreams == 0 then session:destroy() end
+  end
+end
+Http2Session._untrack = untrack
 
 -- setTimeout of sessions and streams: an unreferenced timer that emits 'timeout' on the object
 -- (activity refreshes it), replaced by each call; 0 turns it off.
@@ -379,12 +397,22 @@ function Http2Session:destroy(err, code)
   end
 end
 
+-- A server session leaves its server's set on its 'close' tick, before its 'close' listeners run
+-- (Node tracks its sessions without a listener either: none is added per session).
+local function server_session_closed(server, session)
+  server._sessions[session] = nil
+  server._nsessions = server._nsessions - 1
+  server:_maybeClosed()
+end
+
 function Http2Session:_emitClose()
   if self._close_emitted then return end
   self._close_emitted = true
   local err = self._destroy_err
   nextTick(function()
     if err ~= nil then self:emit("error", err) end
+    local server = rawget(self, "server")
+    if server and server._sessions[self] then server_session_closed(server, self) end
     self:emit("close")
   end)
 end
@@ -625,7 +653,7 @@ function Http2Stream:constructor(session, box)
   self.id = box:id()
   self.state = box
   box:setowner(self)
-  session:_track(self)
+  track(session, self)
   if rawget(session, "_perf") then metrics.stream_start(self) end
 end
 
@@ -666,6 +694,8 @@ local function to_bytes(chunk, enc)
 end
 
 function Http2Stream:_write(chunk, enc, cb)
+  -- A lean stream turning into a Duplex replays its finish(chunk): the bytes went already.
+  if rawget(self, "_replaying") then cb(); return end
   chunk = to_bytes(chunk, enc)
   if self.destroyed or self._h2closed then
     cb(errors.ERR_HTTP2_INVALID_STREAM())
@@ -891,7 +921,7 @@ function Http2Stream:_destroy(err, cb)
   if err == nil and code ~= NO_ERROR and code ~= CANCEL and not self._handler_failed then
     err = errors.ERR_HTTP2_STREAM_ERROR(error_name(code))
   end
-  self.session:_untrack(self)
+  untrack(self.session, self)
   if rawget(self, "_perf") then metrics.stream_end(self) end
   cb(err)
   -- Duplex emits 'close' (emitClose) after _destroy.
@@ -917,14 +947,14 @@ function ServerHttp2Stream:_proceed()
   self:respond()
 end
 
-local function validate_status(status)
+local function validate_status(status, level)
   if status == nil then return 200 end
   if type(status) == "string" then status = tonumber(status) or status end
   if type(status) ~= "number" or status < 100 or status > 599 or math.floor(status) ~= status then
-    error(errors.ERR_HTTP2_STATUS_INVALID(status), 3)
+    error(errors.ERR_HTTP2_STATUS_INVALID(status), level)
   end
   status = math.tointeger(status)
-  if status == 101 then error(errors.ERR_HTTP2_STATUS_101(), 3) end
+  if status == 101 then error(errors.ERR_HTTP2_STATUS_101(), level) end
   return status
 end
 
@@ -958,17 +988,17 @@ local function shape_store(c, tbl, status, names, values, flags, n, date)
   c.status, c.names, c.values, c.flags, c.n, c.date = status, names, values, flags, n, date
 end
 
-function ServerHttp2Stream:respond(headers, options)
-  if self.destroyed or self._h2closed then error(errors.ERR_HTTP2_INVALID_STREAM(), 2) end
-  if self.headersSent then error(errors.ERR_HTTP2_HEADERS_SENT(), 2) end
+-- Validates |headers| and |options| and hands the response headers to nghttp2. Returns whether
+-- they end the stream, or nil, msg, code when the binding refused them. Errors point at the
+-- caller of respond().
+local function send_response(self, headers, options)
   if headers ~= nil and type(headers) ~= "table" then
-    error(errors.ERR_INVALID_ARG_TYPE("headers", "Object", headers), 2)
+    error(errors.ERR_INVALID_ARG_TYPE("headers", "Object", headers), 3)
   end
   if options ~= nil and type(options) ~= "table" then
-    error(errors.ERR_INVALID_ARG_TYPE("options", "Object", options), 2)
+    error(errors.ERR_INVALID_ARG_TYPE("options", "Object", options), 3)
   end
   headers = headers or {}
-  options = options or {}
   local status, names, values, flags, n
   local rc = resp_cache
   if rc.count >= 0 and getmetatable(headers) == nil and shape_matches(rc, headers) then
@@ -976,8 +1006,8 @@ function ServerHttp2Stream:respond(headers, options)
     status, names, values, flags, n = rc.status, rc.names, rc.values, rc.flags, rc.n
     if rc.date then values[n] = utc_date() end
   else
-    status = validate_status(headers[":status"])
-    if status < 200 then error(errors.ERR_HTTP2_INFO_STATUS_NOT_ALLOWED(), 2) end
+    status = validate_status(headers[":status"], 4)
+    if status < 200 then error(errors.ERR_HTTP2_INFO_STATUS_NOT_ALLOWED(), 3) end
     names, values, flags, n = to_nv(headers, headers_mod.assert_valid_pseudo_response)
     -- :status first, a date unless given.
     if headers[":status"] == nil then
@@ -995,18 +1025,26 @@ function ServerHttp2Stream:respond(headers, options)
     end
     if getmetatable(headers) == nil then shape_store(rc, headers, status, names, values, flags, n, date) end
   end
-  local end_stream = options.endStream == true
+  local end_stream = options ~= nil and options.endStream == true
   if HEAD_FORBIDS_BODY[status] or self._method == "HEAD" then end_stream = true end
   local sflags = 0
   if end_stream then sflags = END_STREAM end
-  if options.waitForTrailers then sflags = sflags | WANT_TRAILERS end
-  local ok, msg, code = self._box:respond(names, values, flags, n, sflags)
-  if not ok then
+  if options ~= nil and options.waitForTrailers then sflags = sflags | WANT_TRAILERS end
+  local ok, msg, code = box_respond(self._box, names, values, flags, n, sflags)
+  if not ok then return nil, msg, code end
+  rawset(self, "headersSent", true)
+  rawset(self, "sentHeaders", headers)
+  return end_stream
+end
+
+function ServerHttp2Stream:respond(headers, options)
+  if self.destroyed or self._h2closed then error(errors.ERR_HTTP2_INVALID_STREAM(), 2) end
+  if self.headersSent then error(errors.ERR_HTTP2_HEADERS_SENT(), 2) end
+  local end_stream, msg, code = send_response(self, headers, options)
+  if end_stream == nil then
     self:destroy(errors.nghttp(code))
     return msg
   end
-  self.headersSent = true
-  self.sentHeaders = headers
   if end_stream then
     self._end_sent = true
     if not self.writableEnded then self:finish() end
@@ -1068,6 +1106,147 @@ function ServerHttp2Stream:pushStream(headers, options, cb)
   nextTick(cb, nil, ps, copy, 0)
 end
 
+-- ---- lean server streams ----
+--
+-- Most requests are a GET answered with respond() and finish(body): for them the Duplex (sixty
+-- fields, three ticks of 'finish'/'end'/'close' nobody listens to) is pure cost. A request that
+-- ended with its headers therefore starts as a lean stream: a small table whose respond() and
+-- finish() go straight to the binding. Touching anything else (a listener, write(), a property
+-- of the Duplex, pushStream, ...) turns it into the full ServerHttp2Stream first, replaying what
+-- happened (the ended request body, the finish, the close) without sending anything again, so
+-- from then on it is the stream it would have been.
+local Lean = { super = ServerHttp2Stream, __name = "ServerHttp2Stream" }
+local LEAN_API = {}
+
+local function inflate(t)
+  local ending, closed = rawget(t, "_lean_end"), rawget(t, "_lean_closed")
+  t._lean_end, t._lean_closed = nil, nil
+  setmetatable(t, ServerHttp2Stream)
+  Duplex.constructor(t, DUPLEX_OPTIONS)
+  t:push(nil)
+  if ending ~= nil then
+    t._replaying = true
+    if ending == true then t:finish() else t:finish(ending) end
+    t._replaying = nil
+  end
+  if closed ~= nil then
+    -- Its 'close' is past: a listener added now would never hear it in Node either.
+    t._emitClose = false
+    t:_onclose(closed)
+  end
+end
+
+-- What a lean stream answers without becoming a Duplex: its state as the full stream would have it.
+local LEAN_PROPS = {
+  destroyed = function(t) return rawget(t, "_lean_closed") ~= nil end,
+  _h2closed = function(t) return rawget(t, "_lean_closed") ~= nil end,
+  writableEnded = function(t) return rawget(t, "_lean_end") ~= nil end,
+}
+
+Lean.__index = function(t, k)
+  local v = LEAN_API[k]
+  if v ~= nil then return v end
+  v = LEAN_PROPS[k]
+  if v ~= nil then return v(t) end
+  inflate(t)
+  return t[k]
+end
+
+-- Fields a lean stream holds (the compat layer's among them); a write of any other field finds
+-- the full stream, so that the Duplex constructor cannot overwrite it later.
+local LEAN_FIELDS = { _end_sent = true, _lean_end = true, _lean_closed = true, rstCode = true,
+  sentHeaders = true, headersSent = true, _req = true, _res = true, emit = true, _compat_socket = true }
+
+Lean.__newindex = function(t, k, v)
+  if not LEAN_FIELDS[k] then inflate(t) end
+  rawset(t, k, v)
+end
+
+Lean.__tostring = function(t)
+  inflate(t)
+  return tostring(t)
+end
+
+function LEAN_API.respond(self, headers, options)
+  if rawget(self, "_lean_closed") ~= nil then error(errors.ERR_HTTP2_INVALID_STREAM(), 2) end
+  if self.headersSent then error(errors.ERR_HTTP2_HEADERS_SENT(), 2) end
+  local end_stream, msg, code = send_response(self, headers, options)
+  if end_stream == nil then
+    inflate(self)
+    self:destroy(errors.nghttp(code))
+    return msg
+  end
+  if end_stream then
+    rawset(self, "_end_sent", true)
+    rawset(self, "_lean_end", true)
+  end
+end
+
+function LEAN_API.finish(self, chunk, enc, cb)
+  if enc == nil and cb == nil and rawget(self, "_lean_end") == nil and rawget(self, "_lean_closed") == nil
+      and (chunk == nil or type(chunk) == "string") then
+    if not self.headersSent then LEAN_API.respond(self) end
+    if getmetatable(self) == Lean then
+      local ok
+      if chunk ~= nil and #chunk > 0 then
+        ok = box_write(self._box, chunk, true)
+      else
+        ok = box_finish(self._box)
+      end
+      if ok then
+        rawset(self, "_end_sent", true)
+        rawset(self, "_lean_end", chunk or true)
+        return self
+      end
+    end
+  end
+  if getmetatable(self) == Lean then inflate(self) end
+  return self:finish(chunk, enc, cb)
+end
+
+-- The close of a lean stream that ended well needs nobody: it is only noted, for a later
+-- inflate to replay.
+function LEAN_API._onclose(self, code)
+  if code == NO_ERROR and rawget(self, "_lean_end") ~= nil then
+    rawset(self, "_lean_closed", code)
+    rawset(self, "rstCode", code)
+    untrack(self.session, self)
+    -- The compat layer's request and response hear of it through the emit it put on the stream.
+    local emit = rawget(self, "emit")
+    if emit then emit(self, "close") end
+    return
+  end
+  inflate(self)
+  return self:_onclose(code)
+end
+
+-- Every other event the binding may deliver finds a full stream.
+for _, name in ipairs { "_onheaders", "_ondata", "_onend", "_onwritten", "_onwanttrailers",
+  "_onframeerror", "_onhandlererror" } do
+  LEAN_API[name] = function(self, ...)
+    inflate(self)
+    return self[name](self, ...)
+  end
+end
+
+-- The binding finds event methods with raw reads (lode_raw_lookup): on the metatable itself.
+for k, v in pairs(LEAN_API) do
+  if k:sub(1, 3) == "_on" then Lean[k] = v end
+end
+
+-- A request that ended with its headers, on a session nobody measures: a lean stream.
+local function lean_stream(session, box, headers)
+  local t = setmetatable({
+    _box = box, session = session, id = box_id(box), state = box, _method = headers[":method"],
+    pushAllowed = session._peer_push ~= false, _authority = headers[":authority"] or headers.host,
+    endAfterHeaders = true, headersSent = false, sentHeaders = nil, _end_sent = nil, rstCode = nil,
+    _lean_end = nil, _lean_closed = nil, _req = nil, _res = nil, emit = nil,
+  }, Lean)
+  box_setowner(box, t)
+  track(session, t)
+  return t
+end
+
 -- ---- ClientHttp2Stream ----
 
 local ClientHttp2Stream = Http2Stream:extend("ClientHttp2Stream")
@@ -1079,15 +1258,197 @@ function ClientHttp2Stream:constructor(session, box)
   self.headersSent = true
 end
 
+-- ---- lean client streams ----
+--
+-- The client's side of the same idea: a GET sent on a connected session starts as a small
+-- EventEmitter that delivers 'response', 'data', 'end' and 'close' in Node's order (data as it
+-- comes once a 'data' listener is there, 'end' and 'close' each on a later tick) without the
+-- Duplex. Anything else it is asked for (pause, pipe, read, setEncoding, a 'readable' or
+-- 'finish' listener, a Duplex property, close(), ...) turns it into the full ClientHttp2Stream
+-- in the state it has reached, as the server's lean streams do.
+local LeanClient = { super = ClientHttp2Stream, __name = "ClientHttp2Stream" }
+local LC_API, LC_PROPS = {}, {}
+local ee_emit, ee_on, ee_once = EventEmitter.emit, EventEmitter.on, EventEmitter.once
+-- Events a lean client stream stores and emits itself.
+local LC_EVENTS = { response = true, headers = true, ["end"] = true, close = true, error = true,
+  ready = true, data = true, aborted = true, trailers = true, continue = true, frameError = true }
+-- Fields it (and EventEmitter, and request()) may write; any other write makes the full stream.
+local LC_FIELDS = { _events = true, _eventNames = true, _maxListeners = true, sentHeaders = true,
+  rstCode = true, endAfterHeaders = true, _response_seen = true }
+
+local function inflate_client(t)
+  local flowing, ended = rawget(t, "_lc_flowing"), rawget(t, "_lc_ended")
+  local end_emitted, closed = rawget(t, "_lc_end_emitted"), rawget(t, "_lc_closed")
+  local close_emitted = rawget(t, "_lc_close_emitted")
+  setmetatable(t, ClientHttp2Stream)
+  t._lc_flowing, t._lc_ended, t._lc_end_emitted, t._lc_closed, t._lc_close_emitted = nil, nil, nil, nil, nil
+  Duplex.constructor(t, DUPLEX_OPTIONS)
+  t:finish() -- the request ended with its headers (_end_sent: nothing more goes out)
+  if flowing then
+    t._dataListening = true
+    t:resume()
+  end
+  if end_emitted then
+    t._ended, t.readableEnded, t.readable = true, true, false
+  elseif ended then
+    t:push(nil)
+  end
+  if closed ~= nil then
+    if close_emitted then t._emitClose = false end
+    t:_onclose(closed)
+  end
+end
+
+LeanClient.__index = function(t, k)
+  local v = LC_API[k]
+  if v ~= nil then return v end
+  v = LC_PROPS[k]
+  if v ~= nil then return v(t) end
+  if k == "_events" or k == "_eventNames" or k == "_maxListeners" then return nil end
+  inflate_client(t)
+  return t[k]
+end
+
+LeanClient.__newindex = function(t, k, v)
+  if not LC_FIELDS[k] then inflate_client(t) end
+  rawset(t, k, v)
+end
+
+LeanClient.__tostring = function(t)
+  inflate_client(t)
+  return tostring(t)
+end
+
+LC_PROPS.destroyed = function(t) return rawget(t, "_lc_closed") ~= nil end
+LC_PROPS.closed = LC_PROPS.destroyed
+LC_PROPS._h2closed = LC_PROPS.destroyed
+LC_PROPS.readableEnded = function(t) return rawget(t, "_lc_end_emitted") == true end
+LC_PROPS.writableEnded = function() return true end
+
+LC_API.emit = ee_emit
+LC_API.listenerCount = EventEmitter.listenerCount
+LC_API.getMaxListeners = EventEmitter.getMaxListeners
+
+local function lc_end_nt(t)
+  if getmetatable(t) ~= LeanClient or rawget(t, "_lc_end_emitted") then return end
+  rawset(t, "_lc_end_emitted", true)
+  ee_emit(t, "end")
+end
+
+local function lc_close_nt(t)
+  if getmetatable(t) ~= LeanClient then return end
+  rawset(t, "_lc_close_emitted", true)
+  ee_emit(t, "close")
+end
+
+-- 'end' comes once the response ended and somebody reads it (a 'data' listener).
+local function lc_flow(t)
+  if not rawget(t, "_lc_flowing") then
+    rawset(t, "_lc_flowing", true)
+    if rawget(t, "_lc_ended") then nextTick(lc_end_nt, t) end
+  end
+end
+
+local function lc_ended(t)
+  if not rawget(t, "_lc_ended") then
+    rawset(t, "_lc_ended", true)
+    if rawget(t, "_lc_flowing") then nextTick(lc_end_nt, t) end
+  end
+end
+
+function LC_API.on(self, ev, fn)
+  if not LC_EVENTS[ev] then
+    inflate_client(self)
+    return self:on(ev, fn)
+  end
+  ee_on(self, ev, fn)
+  if ev == "data" and getmetatable(self) == LeanClient then lc_flow(self) end
+  return self
+end
+LC_API.addListener = LC_API.on
+
+function LC_API.once(self, ev, fn)
+  if not LC_EVENTS[ev] then
+    inflate_client(self)
+    return self:once(ev, fn)
+  end
+  ee_once(self, ev, fn)
+  if ev == "data" and getmetatable(self) == LeanClient then lc_flow(self) end
+  return self
+end
+
+function LC_API._onheaders(self, headers, flags, cat, raw)
+  if cat ~= HCAT_RESPONSE or rawget(self, "_timer") then
+    inflate_client(self)
+    return self:_onheaders(headers, flags, cat, raw)
+  end
+  session_activity(self.session)
+  if rawget(self, "_response_seen") then
+    ee_emit(self, "headers", headers, flags, raw)
+  else
+    rawset(self, "_response_seen", true)
+    ee_emit(self, "response", headers, flags, raw)
+  end
+  if flags & FLAG_END_STREAM ~= 0 then
+    if getmetatable(self) ~= LeanClient then -- a listener made it a Duplex
+      self.endAfterHeaders = true
+      self:push(nil)
+    else
+      rawset(self, "endAfterHeaders", true)
+      lc_ended(self)
+    end
+  end
+end
+
+function LC_API._ondata(self, chunk)
+  if not rawget(self, "_lc_flowing") then
+    inflate_client(self)
+    return self:_ondata(chunk)
+  end
+  session_activity(self.session)
+  ee_emit(self, "data", chunk)
+end
+
+function LC_API._onend(self)
+  lc_ended(self)
+end
+
+function LC_API._onclose(self, code)
+  if code == NO_ERROR and rawget(self, "_lc_ended") and rawget(self, "_lc_flowing") then
+    rawset(self, "_lc_closed", code)
+    rawset(self, "rstCode", code)
+    untrack(self.session, self)
+    nextTick(lc_close_nt, self)
+    return
+  end
+  inflate_client(self)
+  return self:_onclose(code)
+end
+
+for _, name in ipairs { "_onwritten", "_onwanttrailers", "_onframeerror", "_onhandlererror" } do
+  LC_API[name] = function(self, ...)
+    inflate_client(self)
+    return self[name](self, ...)
+  end
+end
+for k, v in pairs(LC_API) do
+  if k:sub(1, 3) == "_on" then LeanClient[k] = v end
+end
+
 -- ---- session events that create streams ----
 
 function ServerHttp2Session:_onstream(box, headers, flags, raw)
-  self:_activity()
-  local stream = ServerHttp2Stream.new(self, box, headers)
-  stream._authority = headers[":authority"] or headers.host
-  if flags & FLAG_END_STREAM ~= 0 then
-    stream.endAfterHeaders = true
-    stream:push(nil)
+  session_activity(self)
+  local stream
+  if flags & FLAG_END_STREAM ~= 0 and not rawget(self, "_perf") then
+    stream = lean_stream(self, box, headers)
+  else
+    stream = ServerHttp2Stream.new(self, box, headers)
+    stream._authority = headers[":authority"] or headers.host
+    if flags & FLAG_END_STREAM ~= 0 then
+      stream.endAfterHeaders = true
+      stream:push(nil)
+    end
   end
   -- The server's forwarder is usually the only listener: emit on the server directly.
   local events = self._events
@@ -1111,6 +1472,12 @@ function ClientHttp2Session:_onpush(box, headers, flags, raw)
 end
 
 local METHODS_WITHOUT_BODY = { GET = true, HEAD = true, DELETE = true }
+
+local req_cache = { count = -1 }
+
+local function emit_ready(stream)
+  if not stream.destroyed then stream:emit("ready") end
+end
 
 function ClientHttp2Session:request(headers, options)
   if self.destroyed then error(errors.ERR_HTTP2_INVALID_SESSION(), 2) end
@@ -1154,16 +1521,42 @@ function ClientHttp2Session:request(headers, options)
       type(signal.removeListener) ~= "function") then
     error(errors.ERR_INVALID_ARG_TYPE("options.signal", "AbortSignal", signal), 2)
   end
-  local names, values, flags, n = to_nv(h)
+  -- As respond(): the same pairs as the last request that passed give the same lists.
+  local names, values, flags, n
+  local rc = req_cache
+  if rc.count >= 0 and getmetatable(h) == nil and shape_matches(rc, h) then
+    names, values, flags, n = rc.names, rc.values, rc.flags, rc.n
+  else
+    names, values, flags, n = to_nv(h)
+    if getmetatable(h) == nil then shape_store(rc, h, nil, names, values, flags, n, false) end
+  end
   local sflags = 0
   if end_stream then sflags = END_STREAM end
   if options.waitForTrailers then sflags = sflags | WANT_TRAILERS end
-  local stream = stream_shell(ClientHttp2Stream)
+  local lean = end_stream and not signal and not self.connecting and not options.waitForTrailers
+    and not rawget(self, "_perf")
+  local stream
+  if lean then
+    stream = setmetatable({ _box = false, session = self, id = nil, state = nil, headersSent = true,
+      _end_sent = true, sentHeaders = h, _events = nil, _eventNames = nil, rstCode = nil,
+      _response_seen = nil, endAfterHeaders = nil, _lc_flowing = nil, _lc_ended = nil,
+      _lc_end_emitted = nil, _lc_closed = nil }, LeanClient)
+  else
+    stream = stream_shell(ClientHttp2Stream)
+  end
   local box, _, code = self._box:request(stream, names, values, flags, n, sflags, options.parent,
     options.weight, options.exclusive)
   if not box then
     local err = code == -509 and errors.ERR_HTTP2_OUT_OF_STREAMS() or errors.nghttp(code)
     error(err, 2)
+  end
+  if lean then
+    rawset(stream, "_box", box)
+    rawset(stream, "id", box_id(box))
+    rawset(stream, "state", box)
+    track(self, stream)
+    nextTick(emit_ready, stream)
+    return stream
   end
   stream:constructor(self, box)
   stream.sentHeaders = h
@@ -1193,7 +1586,7 @@ function ClientHttp2Session:request(headers, options)
     if not q then q = {}; self._pending_ready = q end
     q[#q + 1] = stream
   else
-    nextTick(function() if not stream.destroyed then stream:emit("ready") end end)
+    nextTick(emit_ready, stream)
   end
   return stream
 end
@@ -1227,27 +1620,32 @@ local function on_session_stream(server)
   end
 end
 
+-- The 'connect' a server session emits on the tick after 'session' (with its socket).
+local function session_connect_tick(session)
+  if not session.destroyed and session:listenerCount("connect") > 0 then
+    session:emit("connect", session, session.socket)
+  end
+end
+
 function Http2Server:_onsession(box)
   local session = (self._SessionClass or ServerHttp2Session).new(box, self)
   self._sessions[session] = true
   self._nsessions = self._nsessions + 1
   session:on("stream", self._stream_forward)
-  session:once("close", function()
-    self._sessions[session] = nil
-    self._nsessions = self._nsessions - 1
-    self:_maybeClosed()
-  end)
+  -- The session leaves self._sessions itself (server_session_closed, on its 'close' tick).
   session:on("error", function(err)
-    if self:listenerCount("sessionError") > 0 then self:emit("sessionError", err, session) end
+    local server = session.server
+    if server:listenerCount("sessionError") > 0 then server:emit("sessionError", err, session) end
   end)
   if self.timeout > 0 then
     session:setTimeout(self.timeout, function()
       if self:listenerCount("timeout") > 0 then self:emit("timeout", session) else session:destroy() end
     end)
   end
-  self:emit("connection", session.socket)
+  -- The socket proxy is made when something reads session.socket, not for every session.
+  if self:listenerCount("connection") > 0 then self:emit("connection", session.socket) end
   self:emit("session", session)
-  nextTick(function() if not session.destroyed then session:emit("connect", session, session.socket) end end)
+  nextTick(session_connect_tick, session)
 end
 
 function Http2Server:listen(...)
@@ -1321,11 +1719,8 @@ function Http2Server:close(cb)
   self._closing = true
   self.listening = false
   if self._box then self._box:close() end
-  -- Sessions finish what they have and close (Node 20 leaves them open; closing idle ones is
-  -- what server.close() callers want).
-  for s in pairs(self._sessions) do
-    if s._nstreams == 0 then s:close() end
-  end
+  -- As Node 20 (net.Server's close): open sessions are left alone, idle ones included; 'close'
+  -- (and cb) come once the last of them has closed.
   return self
 end
 
@@ -1357,6 +1752,50 @@ function Http2Server:unref() if self._box then self._box:ref(false) end return s
 
 -- ---- connect ----------------------------------------------------------------------------------
 
+-- The lode.tcp handle of a lode net.Socket (connected or connecting), or nil.
+local function tcp_handle(sock)
+  if type(sock) ~= "table" then return nil end
+  local h = rawget(sock, "_handle")
+  local mt = h ~= nil and getmetatable(h)
+  if type(mt) == "table" and mt.__name == "lode.tcp" then return h end
+  return nil
+end
+
+-- connect() with options.createConnection: the session runs over the socket it returned. A lode
+-- net.Socket hands its connection over once connected (box:attach, the core's
+-- lode_session_attach): the socket stops reading and no longer owns the connection, and it is
+-- destroyed (its 'close' follows) when the session closes. An error or close of the socket before
+-- then destroys the session, as Node's socketOnError/socketOnClose do.
+local function use_socket(session, sock)
+  local attached = false
+  local function attach()
+    if session.destroyed then sock:destroy(); return end
+    local h = tcp_handle(sock)
+    local ok, _, code = false, nil, "EBADF"
+    if h then ok, _, code = session._box:attach(h) end
+    if not ok then
+      session:destroy(type(code) == "number" and errors.nghttp(code) or errors.uv(code, "connect"))
+      sock:destroy()
+      return
+    end
+    attached = true
+    -- Its addresses stay readable (the socket's caches), as a Node socket's do.
+    sock._sockname, sock._peername = h:getsockname(), h:getpeername()
+    sock._handle = nil
+    sock._handleReading = false
+    h:close() -- the socket's _onclose ignores a handle it did not close itself
+    session:_onconnect()
+  end
+  sock:once("error", function(err)
+    if not attached and not session.destroyed then session:destroy(err) end
+  end)
+  sock:once("close", function()
+    if not attached and not session.destroyed then session:destroy(errors.ERR_SOCKET_CLOSED()) end
+  end)
+  session:once("close", function() if not sock.destroyed then sock:destroy() end end)
+  if sock.connecting then sock:once("connect", attach) else attach() end
+end
+
 function M.connect(authority, options, listener)
   if type(options) == "function" then options, listener = nil, options end
   options = options or {}
@@ -1381,19 +1820,38 @@ function M.connect(authority, options, listener)
   end
   local default_port = protocol == "https:" and 443 or 80
   port = tonumber(port) or options.port or default_port
-  local secure = protocol == "https:" and require("lode.http2.secure") or nil
+  local create = options.createConnection
+  if type(create) ~= "function" then create = nil end
+  local secure = protocol == "https:" and not create and require("lode.http2.secure") or nil
   local tls_ctx, servername
   if secure then tls_ctx, servername = secure.client_context(options, host) end
   local native = native_options(options, false)
   local session = setmetatable({}, ClientHttp2Session)
-  local box, _, code = core.http2_connect(session, options.host or host, math.tointeger(port), native,
-    tls_ctx, servername)
+  local box, _, code, sock
+  if create then
+    -- As Node: createConnection(authority as a URL, a copy of the options) -> the socket.
+    local copy = {}
+    for k, v in pairs(options) do copy[k] = v end
+    sock = create(type(authority) == "string" and require("lode.url").URL.new(authority) or authority,
+      copy)
+    if not tcp_handle(sock) then
+      error(errors.ERR_INVALID_ARG_VALUE("options.createConnection", create,
+        "must return a lode net.Socket (other Duplex streams are not supported yet)"), 2)
+    end
+    if rawget(sock, "_h2session") then error(errors.ERR_HTTP2_SOCKET_BOUND(), 2) end
+    sock._h2session = session
+    box, _, code = core.http2_open(session, native)
+  else
+    box, _, code = core.http2_connect(session, options.host or host, math.tointeger(port), native,
+      tls_ctx, servername)
+  end
   if not box then error(errors.nghttp(code), 2) end
   local auth = host:find(":", 1, true) and ("[" .. host .. "]") or host
   if port ~= default_port then auth = auth .. ":" .. port end
   session:constructor(box, options, auth, host, port)
   if secure then secure.client_session(session, options, host) end
   if listener then session:once("connect", listener) end
+  if sock then use_socket(session, sock) end
   return session
 end
 

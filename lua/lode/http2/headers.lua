@@ -359,6 +359,15 @@ end
 
 local HEADERS_MT = {
   __pairs = function(t) return headers_next, t, nil end,
+  -- The binding leaves [sensitiveHeaders] out when no field is sensitive (most requests): the
+  -- empty list Node always has is made on first read.
+  __index = function(t, k)
+    if k == SENSITIVE then
+      local list = {}
+      rawset(t, SENSITIVE, list)
+      return list
+    end
+  end,
 }
 headers.HEADERS_MT = HEADERS_MT
 
