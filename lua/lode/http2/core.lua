@@ -1119,43 +1119,35 @@ local Lean = { super = ServerHttp2Stream, __name = "ServerHttp2Stream" }
 local LEAN_API = {}
 
 local function inflate(t)
-  local ending, closed = rawget(t, "_lean_end"), rawget(t, "_lean_closed")
-  t._lean_end, t._lean_closed = nil, nil
+  local ending, closed = t._lean_end, t._lean_closed
   setmetatable(t, ServerHttp2Stream)
+  -- The lean state's fields go; Duplex's constructor resets destroyed and writableEnded.
+  t._lean_end, t._lean_closed, t._h2closed = nil, nil, nil
   Duplex.constructor(t, DUPLEX_OPTIONS)
   t:push(nil)
-  if ending ~= nil then
+  if ending then
     t._replaying = true
     if ending == true then t:finish() else t:finish(ending) end
     t._replaying = nil
   end
-  if closed ~= nil then
+  if closed then
     -- Its 'close' is past: a listener added now would never hear it in Node either.
     t._emitClose = false
     t:_onclose(closed)
   end
 end
 
--- What a lean stream answers without becoming a Duplex: its state as the full stream would have it.
-local LEAN_PROPS = {
-  destroyed = function(t) return rawget(t, "_lean_closed") ~= nil end,
-  _h2closed = function(t) return rawget(t, "_lean_closed") ~= nil end,
-  writableEnded = function(t) return rawget(t, "_lean_end") ~= nil end,
-}
-
 Lean.__index = function(t, k)
   local v = LEAN_API[k]
   if v ~= nil then return v end
-  v = LEAN_PROPS[k]
-  if v ~= nil then return v(t) end
   inflate(t)
   return t[k]
 end
 
--- Fields a lean stream holds (the compat layer's among them); a write of any other field finds
--- the full stream, so that the Duplex constructor cannot overwrite it later.
-local LEAN_FIELDS = { _end_sent = true, _lean_end = true, _lean_closed = true, rstCode = true,
-  sentHeaders = true, headersSent = true, _req = true, _res = true, emit = true, _compat_socket = true }
+-- Fields a lean stream may be given (the compat layer's among them); a write of any other field
+-- finds the full stream, so that the Duplex constructor cannot overwrite it later.
+local LEAN_FIELDS = { rstCode = true, sentHeaders = true, _req = true, _res = true, emit = true,
+  _compat_socket = true }
 
 Lean.__newindex = function(t, k, v)
   if not LEAN_FIELDS[k] then inflate(t) end
@@ -1167,8 +1159,14 @@ Lean.__tostring = function(t)
   return tostring(t)
 end
 
+local function lean_ended(self, chunk)
+  self._end_sent = true
+  self._lean_end = chunk or true
+  self.writableEnded = true
+end
+
 function LEAN_API.respond(self, headers, options)
-  if rawget(self, "_lean_closed") ~= nil then error(errors.ERR_HTTP2_INVALID_STREAM(), 2) end
+  if self._lean_closed then error(errors.ERR_HTTP2_INVALID_STREAM(), 2) end
   if self.headersSent then error(errors.ERR_HTTP2_HEADERS_SENT(), 2) end
   local end_stream, msg, code = send_response(self, headers, options)
   if end_stream == nil then
@@ -1176,14 +1174,11 @@ function LEAN_API.respond(self, headers, options)
     self:destroy(errors.nghttp(code))
     return msg
   end
-  if end_stream then
-    rawset(self, "_end_sent", true)
-    rawset(self, "_lean_end", true)
-  end
+  if end_stream then lean_ended(self) end
 end
 
 function LEAN_API.finish(self, chunk, enc, cb)
-  if enc == nil and cb == nil and rawget(self, "_lean_end") == nil and rawget(self, "_lean_closed") == nil
+  if enc == nil and cb == nil and not self._lean_end and not self._lean_closed
       and (chunk == nil or type(chunk) == "string") then
     if not self.headersSent then LEAN_API.respond(self) end
     if getmetatable(self) == Lean then
@@ -1194,8 +1189,7 @@ function LEAN_API.finish(self, chunk, enc, cb)
         ok = box_finish(self._box)
       end
       if ok then
-        rawset(self, "_end_sent", true)
-        rawset(self, "_lean_end", chunk or true)
+        lean_ended(self, chunk)
         return self
       end
     end
@@ -1207,9 +1201,11 @@ end
 -- The close of a lean stream that ended well needs nobody: it is only noted, for a later
 -- inflate to replay.
 function LEAN_API._onclose(self, code)
-  if code == NO_ERROR and rawget(self, "_lean_end") ~= nil then
-    rawset(self, "_lean_closed", code)
-    rawset(self, "rstCode", code)
+  if code == NO_ERROR and self._lean_end then
+    self._lean_closed = code
+    self.destroyed = true
+    self._h2closed = true
+    self.rstCode = code
     untrack(self.session, self)
     -- The compat layer's request and response hear of it through the emit it put on the stream.
     local emit = rawget(self, "emit")
@@ -1239,8 +1235,11 @@ local function lean_stream(session, box, headers)
   local t = setmetatable({
     _box = box, session = session, id = box_id(box), state = box, _method = headers[":method"],
     pushAllowed = session._peer_push ~= false, _authority = headers[":authority"] or headers.host,
-    endAfterHeaders = true, headersSent = false, sentHeaders = nil, _end_sent = nil, rstCode = nil,
-    _lean_end = nil, _lean_closed = nil, _req = nil, _res = nil, emit = nil,
+    endAfterHeaders = true, headersSent = false, sentHeaders = nil, rstCode = nil, _req = nil,
+    _res = nil, emit = nil,
+    -- The lean state, in fields that are always there (a read finds them without __index):
+    _end_sent = false, _lean_end = false, _lean_closed = false, destroyed = false, _h2closed = false,
+    writableEnded = false,
   }, Lean)
   box_setowner(box, t)
   track(session, t)
