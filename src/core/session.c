@@ -25,6 +25,11 @@
 /* nghttp2 calloc's of at least a page that get pages of their own (mem_calloc), per session. */
 #define ZBLOCKS 2
 #define MAX_INFLIGHT_BYTES (4 * 1024 * 1024)
+/* A batch this full is written at once (a file body goes out in writes of this size), and a
+   batch no bigger than twice this is kept for reuse (BATCH_POOL per loop): fresh large buffers
+   cost a page fault per 4 KiB, more than the copy into them. */
+#define BATCH_WRITE_AT (256 * 1024)
+#define BATCH_POOL 4
 /* nghttp2 1.57's stream reset rate limit (its CVE-2023-44487 "rapid reset" fix, which Node 20
    has through its bundled nghttp2): a bucket of RST_STREAM frames per server session. */
 #define RST_BURST 1000
@@ -134,6 +139,9 @@ struct lode_session {
   uint32_t rst_tokens;        /* RST_STREAM bucket (RST_BURST, RST_RATE) */
   uint64_t rst_tstamp;        /* its last refill, in seconds of loop time */
   unsigned goaway_submitted : 1;
+  unsigned user_io : 1;       /* the transport is the user's (lode_session_attach_user) */
+  lode_output_cb user_out;
+  void *user_out_ud;
   lode_session *next_dirty;
   event *ev_head, *ev_tail;
   batch *cur;
@@ -165,6 +173,8 @@ struct lode_engine {
      data events point into it), and libuv runs one read callback at a time, so one buffer serves
      them all. One per session cost an idle connection a touched 64 KiB block. */
   uint8_t *rbuf;
+  batch *pool[BATCH_POOL]; /* written batches kept for reuse, with their buffers */
+  int npool;
 };
 
 struct lode_server {
@@ -294,23 +304,26 @@ static void stream_close(lode_stream *st, uint32_t code) {
 
 static batch *batch_get(lode_session *s) {
   if (s->cur == NULL) {
-    s->cur = calloc(1, sizeof *s->cur);
+    lode_engine *e = s->e;
+    s->cur = e->npool > 0 ? e->pool[--e->npool] : calloc(1, sizeof *s->cur);
     if (s->cur) s->cur->s = s;
   }
   return s->cur;
 }
 
-static int batch_copy(batch *b, const uint8_t *data, size_t len) {
+/* Appends |len| bytes to the batch's own buffer; returns where they go (NULL: no memory). */
+static uint8_t *batch_reserve(batch *b, size_t len) {
+  uint8_t *p;
   if (b->blen + len > b->bcap) {
     size_t cap = b->bcap ? b->bcap * 2 : 16384;
     uint8_t *nb;
     while (cap < b->blen + len) cap *= 2;
     nb = realloc(b->buf, cap);
-    if (nb == NULL) return -1;
+    if (nb == NULL) return NULL;
     b->buf = nb;
     b->bcap = cap;
   }
-  memcpy(b->buf + b->blen, data, len);
+  p = b->buf + b->blen;
   if (b->niov > 0 && b->iovs[b->niov - 1].ptr == NULL &&
       b->iovs[b->niov - 1].off + b->iovs[b->niov - 1].len == b->blen) {
     b->iovs[b->niov - 1].len += len;
@@ -318,7 +331,7 @@ static int batch_copy(batch *b, const uint8_t *data, size_t len) {
     if (b->niov == b->capiov) {
       size_t cap = b->capiov ? b->capiov * 2 : 8;
       iov *ni = realloc(b->iovs, cap * sizeof *ni);
-      if (ni == NULL) return -1;
+      if (ni == NULL) return NULL;
       b->iovs = ni;
       b->capiov = cap;
     }
@@ -329,6 +342,13 @@ static int batch_copy(batch *b, const uint8_t *data, size_t len) {
   }
   b->blen += len;
   b->total += len;
+  return p;
+}
+
+static int batch_copy(batch *b, const uint8_t *data, size_t len) {
+  uint8_t *p = batch_reserve(b, len);
+  if (p == NULL) return -1;
+  memcpy(p, data, len);
   return 0;
 }
 
@@ -362,7 +382,9 @@ static int batch_done(batch *b, lode_stream *st, void *cookie) {
   return 0;
 }
 
-/* Reports the batch's chunks done and frees it. */
+static void batch_free(batch *b);
+
+/* Reports the batch's chunks done and frees it (or keeps it in the loop's pool). */
 static void batch_finish(batch *b, int status) {
   lode_session *s = b->s;
   size_t i;
@@ -370,10 +392,14 @@ static void batch_finish(batch *b, int status) {
     if (s->cb && s->cb->on_chunk_done)
       s->cb->on_chunk_done(s, b->done[i].st, b->done[i].cookie, status, s->ud);
   }
-  free(b->buf);
-  free(b->iovs);
-  free(b->done);
-  free(b);
+  if (s->e->npool < BATCH_POOL && b->bcap <= 2 * BATCH_WRITE_AT) {
+    b->blen = b->niov = b->ndone = b->total = 0;
+    b->next_inflight = NULL;
+    b->s = NULL;
+    s->e->pool[s->e->npool++] = b;
+    return;
+  }
+  batch_free(b);
 }
 
 
@@ -394,6 +420,24 @@ static void on_write(uv_write_t *req, int status) {
   if (!s->closing) session_mark_dirty(s);
 }
 
+/* A user transport (lode_session_attach_user): the batch goes out as one copy through the user's
+   output callback, which is done with it on return. */
+static void user_write_batch(lode_session *s, batch *b) {
+  uint8_t *out;
+  size_t i, off = 0;
+  if (s->closing) { batch_finish(b, UV_ECANCELED); return; }
+  out = malloc(b->total ? b->total : 1);
+  if (out == NULL) { batch_finish(b, UV_ENOMEM); session_start_close(s); return; }
+  for (i = 0; i < b->niov; i++) {
+    const uint8_t *p = b->iovs[i].ptr ? b->iovs[i].ptr : b->buf + b->iovs[i].off;
+    memcpy(out + off, p, b->iovs[i].len);
+    off += b->iovs[i].len;
+  }
+  batch_finish(b, 0);
+  s->user_out(s, out, off, s->user_out_ud);
+  free(out);
+}
+
 /* Writes the current batch: uv_try_write first when nothing is queued, uv_write for the rest. */
 static void batch_write(lode_session *s) {
   batch *b = s->cur;
@@ -404,6 +448,7 @@ static void batch_write(lode_session *s) {
   s->cur = NULL;
   if (b->niov == 0) { batch_finish(b, 0); return; }
   s->stats.bytes_written += b->total;
+  if (s->user_io) { user_write_batch(s, b); return; }
 #ifdef LODE_HAVE_TLS
   if (s->tls) { tls_write_batch(s, b); return; }
 #endif
@@ -473,7 +518,7 @@ static void session_flush(lode_session *s) {
       session_start_close(s);
       return;
     }
-    if (s->cur && s->cur->total >= MAX_INFLIGHT_BYTES) batch_write(s);
+    if (s->cur && s->cur->total >= BATCH_WRITE_AT) batch_write(s);
   }
   s->in_flush = 0;
   batch_write(s);
@@ -797,23 +842,27 @@ static int cb_frame_not_send(nghttp2_session *ng, const nghttp2_frame *f, int co
   return 0;
 }
 
-/* A file body: pread into nghttp2's frame buffer (copied, not NO_COPY: the bytes live nowhere
-   else). A read error resets the stream with INTERNAL_ERROR (TEMPORAL_CALLBACK_FAILURE). */
+/* The last DATA frame of a body: END_STREAM, unless trailers follow (then 'wantTrailers' once). */
+static void data_eof_flags(lode_session *s, lode_stream *st, uint32_t *flags) {
+  *flags |= NGHTTP2_DATA_FLAG_EOF;
+  if (st->want_trailers) {
+    *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    if (!st->trailers_asked) {
+      st->trailers_asked = 1;
+      ev_new(s, EV_WANT_TRAILERS, st);
+    }
+  }
+}
+
+/* A file body: pread into nghttp2's frame buffer, then copied into the batch. (Reading straight
+   into the batch with NO_COPY was tried: it faulted in a fresh page per 4 KiB read and ran at
+   half the speed.) A read error resets the stream with INTERNAL_ERROR. */
 static ssize_t file_data_read(lode_session *s, lode_stream *st, uint8_t *buf, size_t length,
                               uint32_t *flags) {
   int eof;
   ssize_t n = lode__file_read(st->file, buf, length, &eof);
   if (n < 0) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-  if (eof) {
-    *flags |= NGHTTP2_DATA_FLAG_EOF;
-    if (st->want_trailers) {
-      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-      if (!st->trailers_asked) {
-        st->trailers_asked = 1;
-        ev_new(s, EV_WANT_TRAILERS, st);
-      }
-    }
-  }
+  if (eof) data_eof_flags(s, st, flags);
   return n;
 }
 
@@ -829,28 +878,12 @@ static ssize_t cb_data_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_
       st->deferred = 1;
       return NGHTTP2_ERR_DEFERRED;
     }
-    *flags |= NGHTTP2_DATA_FLAG_EOF;
-    if (st->want_trailers) {
-      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-      if (!st->trailers_asked) {
-        st->trailers_asked = 1;
-        ev_new(s, EV_WANT_TRAILERS, st);
-      }
-    }
+    data_eof_flags(s, st, flags);
     return 0;
   }
   n = st->queued < length ? st->queued : length;
   *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
-  if (n == st->queued && st->eof) {
-    *flags |= NGHTTP2_DATA_FLAG_EOF;
-    if (st->want_trailers) {
-      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-      if (!st->trailers_asked) {
-        st->trailers_asked = 1;
-        ev_new(s, EV_WANT_TRAILERS, st);
-      }
-    }
-  }
+  if (n == st->queued && st->eof) data_eof_flags(s, st, flags);
   return (ssize_t)n;
 }
 
@@ -1109,26 +1142,6 @@ static void session_start_close(lode_session *s) {
    in a header aligned for any type. */
 typedef union mem_hdr { size_t n; max_align_t align; } mem_hdr;
 
-static void *mem_malloc(size_t size, void *ud) {
-  lode_session *s = ud;
-  mem_hdr *h = malloc(sizeof *h + size);
-  if (h == NULL) return NULL;
-  h->n = size;
-  s->mem_used += size;
-  return h + 1;
-}
-
-static void mem_free(void *ptr, void *ud) {
-  lode_session *s = ud;
-  mem_hdr *h;
-  int slot;
-  if (ptr == NULL) return;
-  if (zblock_find(s, ptr, &slot)) { zblock_free(s, slot); return; }
-  h = (mem_hdr *)ptr - 1;
-  s->mem_used -= h->n;
-  free(h);
-}
-
 #ifdef LODE_ZERO_PAGES
 /*
  * A zeroed block of a page or more (nghttp2 1.52's stream map, 4 KiB calloc'd by every new
@@ -1175,6 +1188,26 @@ static size_t zblock_find(lode_session *s, const void *ptr, int *slot) {
 }
 static void zblock_free(lode_session *s, int slot) { (void)s; (void)slot; }
 #endif
+
+static void *mem_malloc(size_t size, void *ud) {
+  lode_session *s = ud;
+  mem_hdr *h = malloc(sizeof *h + size);
+  if (h == NULL) return NULL;
+  h->n = size;
+  s->mem_used += size;
+  return h + 1;
+}
+
+static void mem_free(void *ptr, void *ud) {
+  lode_session *s = ud;
+  mem_hdr *h;
+  int slot;
+  if (ptr == NULL) return;
+  if (zblock_find(s, ptr, &slot)) { zblock_free(s, slot); return; }
+  h = (mem_hdr *)ptr - 1;
+  s->mem_used -= h->n;
+  free(h);
+}
 
 static void *mem_calloc(size_t nmemb, size_t size, void *ud) {
   void *p;
@@ -1253,7 +1286,7 @@ static lode_session *session_alloc(lode_engine *e, int type, const lode_session_
 static void session_start(lode_session *s) {
   s->connected = 1;
   uv_tcp_nodelay(&s->tcp, 1);
-  if (!s->reading) uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
+  if (!s->reading && !s->user_io) uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
   s->reading = 1;
   session_mark_dirty(s);
 }
@@ -1271,8 +1304,16 @@ lode_engine *lode_engine_new(uv_loop_t *loop) {
   return e;
 }
 
+static void batch_free(batch *b) {
+  free(b->buf);
+  free(b->iovs);
+  free(b->done);
+  free(b);
+}
+
 static void on_engine_closed(uv_handle_t *h) {
   lode_engine *e = h->data;
+  while (e->npool > 0) batch_free(e->pool[--e->npool]);
   free(e->rbuf);
   free(e);
 }
@@ -1451,6 +1492,38 @@ int lode_session_attach(lode_session *s, uv_tcp_t *from) {
     return rc;
   }
   session_start(s);
+  return 0;
+}
+
+int lode_session_attach_user(lode_session *s, lode_output_cb out, void *ud) {
+  if (s->closing || s->connected || s->resolving) return UV_EINVAL;
+  s->user_io = 1;
+  s->user_out = out;
+  s->user_out_ud = ud;
+  session_start(s);
+  return 0;
+}
+
+int lode_session_receive(lode_session *s, const uint8_t *data, size_t len) {
+  ssize_t rv;
+  if (!s->user_io) return UV_EINVAL;
+  if (s->closing) return 0;
+  if (data == NULL) { /* the end of the peer's bytes, as UV_EOF on a socket */
+    session_start_close(s);
+    return 0;
+  }
+  s->stats.bytes_read += len;
+  if (s->failed || len == 0) return 0;
+  rv = nghttp2_session_mem_recv(s->ng, data, len);
+  session_deliver(s);
+  if (rv < 0 && !s->closing) {
+    if (s->too_many_invalid) rv = LODE_ERR_TOO_MANY_INVALID_FRAMES;
+    if (s->cb && s->cb->on_error) s->cb->on_error(s, (int)rv, s->ud);
+    s->failed = 1;
+    s->shutdown = 1;
+  }
+  session_mark_dirty(s);
+  if (!s->closing && !s->in_flush) session_flush(s);
   return 0;
 }
 
