@@ -145,6 +145,8 @@ local function socket_proxy(session)
         return function() error(errors.ERR_HTTP2_NO_SOCKET_MANIPULATION(), 2) end
       end
       local box = rawget(session, "_box")
+      local duplex = rawget(session, "_duplex") -- createConnection's Duplex: its own addresses
+      if duplex and (k:find("^remote") or k:find("^local")) then return duplex[k] end
       if k == "remoteAddress" or k == "remotePort" or k == "remoteFamily" then
         local a = box and box:address(true)
         if not a then return nil end
@@ -1266,7 +1268,7 @@ end
 -- 'finish' listener, a Duplex property, close(), ...) turns it into the full ClientHttp2Stream
 -- in the state it has reached, as the server's lean streams do.
 local LeanClient = { super = ClientHttp2Stream, __name = "ClientHttp2Stream" }
-local LC_API, LC_PROPS = {}, {}
+local LC_API = {}
 local ee_emit, ee_on, ee_once = EventEmitter.emit, EventEmitter.on, EventEmitter.once
 -- Events a lean client stream stores and emits itself.
 local LC_EVENTS = { response = true, headers = true, ["end"] = true, close = true, error = true,
@@ -1276,11 +1278,11 @@ local LC_FIELDS = { _events = true, _eventNames = true, _maxListeners = true, se
   rstCode = true, endAfterHeaders = true, _response_seen = true }
 
 local function inflate_client(t)
-  local flowing, ended = rawget(t, "_lc_flowing"), rawget(t, "_lc_ended")
-  local end_emitted, closed = rawget(t, "_lc_end_emitted"), rawget(t, "_lc_closed")
-  local close_emitted = rawget(t, "_lc_close_emitted")
+  local flowing, ended, end_emitted = t._lc_flowing, t._lc_ended, t._lc_end_emitted
+  local closed, close_emitted = t._lc_closed, t._lc_close_emitted
   setmetatable(t, ClientHttp2Stream)
   t._lc_flowing, t._lc_ended, t._lc_end_emitted, t._lc_closed, t._lc_close_emitted = nil, nil, nil, nil, nil
+  t._h2closed = nil
   Duplex.constructor(t, DUPLEX_OPTIONS)
   t:finish() -- the request ended with its headers (_end_sent: nothing more goes out)
   if flowing then
@@ -1292,7 +1294,7 @@ local function inflate_client(t)
   elseif ended then
     t:push(nil)
   end
-  if closed ~= nil then
+  if closed then
     if close_emitted then t._emitClose = false end
     t:_onclose(closed)
   end
@@ -1301,8 +1303,6 @@ end
 LeanClient.__index = function(t, k)
   local v = LC_API[k]
   if v ~= nil then return v end
-  v = LC_PROPS[k]
-  if v ~= nil then return v(t) end
   if k == "_events" or k == "_eventNames" or k == "_maxListeners" then return nil end
   inflate_client(t)
   return t[k]
@@ -1318,40 +1318,35 @@ LeanClient.__tostring = function(t)
   return tostring(t)
 end
 
-LC_PROPS.destroyed = function(t) return rawget(t, "_lc_closed") ~= nil end
-LC_PROPS.closed = LC_PROPS.destroyed
-LC_PROPS._h2closed = LC_PROPS.destroyed
-LC_PROPS.readableEnded = function(t) return rawget(t, "_lc_end_emitted") == true end
-LC_PROPS.writableEnded = function() return true end
-
 LC_API.emit = ee_emit
 LC_API.listenerCount = EventEmitter.listenerCount
 LC_API.getMaxListeners = EventEmitter.getMaxListeners
 
 local function lc_end_nt(t)
-  if getmetatable(t) ~= LeanClient or rawget(t, "_lc_end_emitted") then return end
-  rawset(t, "_lc_end_emitted", true)
+  if getmetatable(t) ~= LeanClient or t._lc_end_emitted then return end
+  t._lc_end_emitted = true
+  t.readableEnded = true
   ee_emit(t, "end")
 end
 
 local function lc_close_nt(t)
   if getmetatable(t) ~= LeanClient then return end
-  rawset(t, "_lc_close_emitted", true)
+  t._lc_close_emitted = true
   ee_emit(t, "close")
 end
 
 -- 'end' comes once the response ended and somebody reads it (a 'data' listener).
 local function lc_flow(t)
-  if not rawget(t, "_lc_flowing") then
-    rawset(t, "_lc_flowing", true)
-    if rawget(t, "_lc_ended") then nextTick(lc_end_nt, t) end
+  if not t._lc_flowing then
+    t._lc_flowing = true
+    if t._lc_ended then nextTick(lc_end_nt, t) end
   end
 end
 
 local function lc_ended(t)
-  if not rawget(t, "_lc_ended") then
-    rawset(t, "_lc_ended", true)
-    if rawget(t, "_lc_flowing") then nextTick(lc_end_nt, t) end
+  if not t._lc_ended then
+    t._lc_ended = true
+    if t._lc_flowing then nextTick(lc_end_nt, t) end
   end
 end
 
@@ -1382,10 +1377,10 @@ function LC_API._onheaders(self, headers, flags, cat, raw)
     return self:_onheaders(headers, flags, cat, raw)
   end
   session_activity(self.session)
-  if rawget(self, "_response_seen") then
+  if self._response_seen then
     ee_emit(self, "headers", headers, flags, raw)
   else
-    rawset(self, "_response_seen", true)
+    self._response_seen = true
     ee_emit(self, "response", headers, flags, raw)
   end
   if flags & FLAG_END_STREAM ~= 0 then
@@ -1393,14 +1388,14 @@ function LC_API._onheaders(self, headers, flags, cat, raw)
       self.endAfterHeaders = true
       self:push(nil)
     else
-      rawset(self, "endAfterHeaders", true)
+      self.endAfterHeaders = true
       lc_ended(self)
     end
   end
 end
 
 function LC_API._ondata(self, chunk)
-  if not rawget(self, "_lc_flowing") then
+  if not self._lc_flowing then
     inflate_client(self)
     return self:_ondata(chunk)
   end
@@ -1413,9 +1408,10 @@ function LC_API._onend(self)
 end
 
 function LC_API._onclose(self, code)
-  if code == NO_ERROR and rawget(self, "_lc_ended") and rawget(self, "_lc_flowing") then
-    rawset(self, "_lc_closed", code)
-    rawset(self, "rstCode", code)
+  if code == NO_ERROR and self._lc_ended and self._lc_flowing then
+    self._lc_closed = code
+    self.destroyed, self.closed, self._h2closed = true, true, true
+    self.rstCode = code
     untrack(self.session, self)
     nextTick(lc_close_nt, self)
     return
@@ -1536,10 +1532,13 @@ function ClientHttp2Session:request(headers, options)
     and not rawget(self, "_perf")
   local stream
   if lean then
-    stream = setmetatable({ _box = false, session = self, id = nil, state = nil, headersSent = true,
+    -- Every field it reads is there from the start (false until set): no read goes to __index.
+    stream = setmetatable({ _box = false, session = self, id = false, state = false, headersSent = true,
       _end_sent = true, sentHeaders = h, _events = nil, _eventNames = nil, rstCode = nil,
-      _response_seen = nil, endAfterHeaders = nil, _lc_flowing = nil, _lc_ended = nil,
-      _lc_end_emitted = nil, _lc_closed = nil }, LeanClient)
+      _response_seen = false, endAfterHeaders = false, _lc_flowing = false, _lc_ended = false,
+      _lc_end_emitted = false, _lc_closed = false, _lc_close_emitted = false, destroyed = false,
+      closed = false, _h2closed = false, readableEnded = false, writableEnded = true,
+      _timer = false }, LeanClient)
   else
     stream = stream_shell(ClientHttp2Stream)
   end
@@ -1550,9 +1549,7 @@ function ClientHttp2Session:request(headers, options)
     error(err, 2)
   end
   if lean then
-    rawset(stream, "_box", box)
-    rawset(stream, "id", box_id(box))
-    rawset(stream, "state", box)
+    stream._box, stream.id, stream.state = box, box_id(box), box
     track(self, stream)
     nextTick(emit_ready, stream)
     return stream
@@ -1753,46 +1750,115 @@ function Http2Server:unref() if self._box then self._box:ref(false) end return s
 
 -- The lode.tcp handle of a lode net.Socket (connected or connecting), or nil.
 local function tcp_handle(sock)
-  if type(sock) ~= "table" then return nil end
+  if type(sock) ~= "table" or rawget(sock, "encrypted") then return nil end -- TLS: ciphertext
   local h = rawget(sock, "_handle")
   local mt = h ~= nil and getmetatable(h)
   if type(mt) == "table" and mt.__name == "lode.tcp" then return h end
   return nil
 end
 
--- connect() with options.createConnection: the session runs over the socket it returned. A lode
--- net.Socket hands its connection over once connected (box:attach, the core's
--- lode_session_attach): the socket stops reading and no longer owns the connection, and it is
--- destroyed (its 'close' follows) when the session closes. An error or close of the socket before
--- then destroys the session, as Node's socketOnError/socketOnClose do.
+local function is_duplex(sock)
+  return type(sock) == "table" and type(sock.write) == "function" and type(sock.on) == "function"
+    and type(sock.destroy) == "function"
+end
+
+-- A user transport (box:attach_user): the session's bytes go to the Duplex, the Duplex's come
+-- back through box:receive. Bytes that arrive while the session is handing its own over (a
+-- Duplex that answers synchronously) wait for the next tick, in order.
+function ClientHttp2Session:_onoutput(data)
+  local d = rawget(self, "_duplex")
+  if not d or d.destroyed then return end
+  self._in_output = true
+  d:write(data)
+  self._in_output = false
+end
+
+local function drain_input(self)
+  local q = rawget(self, "_inq")
+  self._inq = nil
+  for i = 1, q and q.n or 0 do
+    if not self._box:is_open() then return end
+    self._box:receive(q[i])
+  end
+end
+
+function ClientHttp2Session:_oninput(chunk)
+  if not self._box:is_open() then return end
+  local q = rawget(self, "_inq")
+  if q or rawget(self, "_in_output") then
+    if not q then
+      q = { n = 0 }
+      self._inq = q
+      nextTick(drain_input, self)
+    end
+    q.n = q.n + 1
+    q[q.n] = chunk
+    return
+  end
+  self._box:receive(chunk)
+end
+
+-- connect() with options.createConnection: the session runs over the socket it returned, once
+-- connected ('secureConnect' for a TLS socket), as Node's Http2Session constructor does.
+-- - A plain lode net.Socket hands its connection over (box:attach, the core's
+--   lode_session_attach): the socket stops reading and no longer owns the connection.
+-- - Any other Duplex (a tls.TLSSocket, a user's stream) carries the bytes through Lua
+--   (box:attach_user; _onoutput / _oninput).
+-- An error or close of the socket destroys the session (Node's socketOnError/socketOnClose);
+-- the session's close ends and destroys the socket.
 local function use_socket(session, sock)
   local attached = false
+  local tcp = tcp_handle(sock) ~= nil
   local function attach()
     if session.destroyed then sock:destroy(); return end
-    local h = tcp_handle(sock)
     local ok, _, code = false, nil, "EBADF"
-    if h then ok, _, code = session._box:attach(h) end
+    local h = tcp and tcp_handle(sock)
+    if h then
+      ok, _, code = session._box:attach(h)
+    elseif not tcp then
+      ok, _, code = session._box:attach_user()
+    end
     if not ok then
       session:destroy(type(code) == "number" and errors.nghttp(code) or errors.uv(code, "connect"))
       sock:destroy()
       return
     end
     attached = true
-    -- Its addresses stay readable (the socket's caches), as a Node socket's do.
-    sock._sockname, sock._peername = h:getsockname(), h:getpeername()
-    sock._handle = nil
-    sock._handleReading = false
-    h:close() -- the socket's _onclose ignores a handle it did not close itself
+    if h then
+      -- Its addresses stay readable (the socket's caches), as a Node socket's do.
+      sock._sockname, sock._peername = h:getsockname(), h:getpeername()
+      sock._handle = nil
+      sock._handleReading = false
+      h:close() -- the socket's _onclose ignores a handle it did not close itself
+    else
+      session._duplex = sock
+      if sock.encrypted then
+        session.encrypted = true
+        session.alpnProtocol = sock.alpnProtocol
+      end
+      sock:on("data", function(chunk) session:_oninput(chunk) end)
+      sock:on("end", function() session:_oninput(nil) end)
+    end
     session:_onconnect()
   end
-  sock:once("error", function(err)
-    if not attached and not session.destroyed then session:destroy(err) end
+  sock:on("error", function(err)
+    if not session.destroyed then session:destroy(err) end
   end)
   sock:once("close", function()
-    if not attached and not session.destroyed then session:destroy(errors.ERR_SOCKET_CLOSED()) end
+    if not session.destroyed then session:destroy(not attached and errors.ERR_SOCKET_CLOSED() or nil) end
   end)
-  session:once("close", function() if not sock.destroyed then sock:destroy() end end)
-  if sock.connecting then sock:once("connect", attach) else attach() end
+  session:once("close", function()
+    if sock.destroyed then return end
+    if tcp then sock:destroy(); return end
+    sock:finish(function() sock:destroy() end)
+  end)
+  if sock.encrypted and rawget(sock, "_secureEstablished") == false then
+    sock:once("secureConnect", attach)
+  elseif sock.connecting then
+    sock:once("connect", attach)
+  else
+    attach()
+  end
 end
 
 function M.connect(authority, options, listener)
@@ -1833,9 +1899,9 @@ function M.connect(authority, options, listener)
     for k, v in pairs(options) do copy[k] = v end
     sock = create(type(authority) == "string" and require("lode.url").URL.new(authority) or authority,
       copy)
-    if not tcp_handle(sock) then
+    if not is_duplex(sock) then
       error(errors.ERR_INVALID_ARG_VALUE("options.createConnection", create,
-        "must return a lode net.Socket (other Duplex streams are not supported yet)"), 2)
+        "must return a Duplex stream"), 2)
     end
     if rawget(sock, "_h2session") then error(errors.ERR_HTTP2_SOCKET_BOUND(), 2) end
     sock._h2session = session
@@ -1850,7 +1916,10 @@ function M.connect(authority, options, listener)
   session:constructor(box, options, auth, host, port)
   if secure then secure.client_session(session, options, host) end
   if listener then session:once("connect", listener) end
-  if sock then use_socket(session, sock) end
+  if sock then
+    session._scheme = protocol:sub(1, -2) -- as Node: the authority's protocol, whatever the socket
+    use_socket(session, sock)
+  end
   return session
 end
 
