@@ -167,29 +167,38 @@ int lode_pcall(lode_state *S, lua_State *L, int nargs, int nres) {
    protected call no Lua code (an __index function, a getter) may run, since nothing would catch
    its error. lode classes keep methods in class tables linked by __index tables, so this finds
    them all. Pushes the value found (or nil). */
+/* Pushes the raw __index field of the table at |i|; returns its type. */
+static int raw_index_field(lua_State *L, int i) {
+  lua_pushliteral(L, "__index");
+  return lua_rawget(L, i);
+}
+
 void lode_raw_lookup(lua_State *L, int idx, const char *method) {
-  int depth;
+  int depth, key, cur;
   idx = lua_absindex(L, idx);
+  lua_pushstring(L, method); /* hashed once, not at each level */
+  key = lua_gettop(L);
   lua_pushvalue(L, idx);
-  for (depth = 0; depth < 32 && lua_istable(L, -1); depth++) {
-    lua_pushstring(L, method);
-    if (lua_rawget(L, -2) != LUA_TNIL) {
-      lua_remove(L, -2);
+  cur = key + 1;
+  for (depth = 0; depth < 32 && lua_istable(L, cur); depth++) {
+    lua_pushvalue(L, key);
+    if (lua_rawget(L, cur) != LUA_TNIL) {
+      lua_replace(L, key);
+      lua_settop(L, key);
       return;
     }
     lua_pop(L, 1);
-    if (!lua_getmetatable(L, -1)) break;
-    lua_remove(L, -2);
+    if (!lua_getmetatable(L, cur)) break;
+    lua_replace(L, cur);
     /* Follow __index when it is a table; a function __index (a class with getters) means the
        metatable is itself the class that holds the methods. */
-    lua_pushliteral(L, "__index");
-    if (lua_rawget(L, -2) == LUA_TTABLE) {
-      lua_remove(L, -2);
+    if (raw_index_field(L, cur) == LUA_TTABLE) {
+      lua_replace(L, cur);
     } else {
       lua_pop(L, 1);
     }
   }
-  lua_pop(L, 1);
+  lua_settop(L, key - 1);
   lua_pushnil(L);
 }
 
