@@ -14,6 +14,7 @@ from hyperframe.frame import SettingsFrame, HeadersFrame, WindowUpdateFrame
 from hpack import Encoder
 port, nextra, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 s = socket.create_connection(('127.0.0.1', port))
+s.settimeout(20.0)
 enc = Encoder()
 def req(sid, path):
     h = HeadersFrame(sid)
@@ -22,21 +23,12 @@ def req(sid, path):
     h.flags.add('END_HEADERS'); h.flags.add('END_STREAM')
     return h.serialize()
 pending = b''
-def read_frames(timeout, until=None):
+# Frames until until(frame) holds (that frame included) or the connection closes ('CLOSED').
+def read_frames(until):
     global pending
-    s.settimeout(timeout)
     got = []
-    end = time.time() + 3
+    end = time.time() + 20
     while time.time() < end:
-        try:
-            chunk = s.recv(65536)
-        except socket.timeout:
-            break
-        except ConnectionResetError:
-            got.append(('CLOSED', 0, 0, b'')); break
-        if not chunk:
-            got.append(('CLOSED', 0, 0, b'')); break
-        pending += chunk
         while len(pending) >= 9:
             length = int.from_bytes(pending[0:3], 'big')
             if len(pending) < 9 + length: break
@@ -44,7 +36,14 @@ def read_frames(timeout, until=None):
             f = (pending[3], pending[4], sid, pending[9:9+length])
             pending = pending[9+length:]
             got.append(f)
-            if until and until(f): return got
+            if until(f): return got
+        try:
+            chunk = s.recv(65536)
+        except (socket.timeout, ConnectionResetError):
+            chunk = b''
+        if not chunk:
+            got.append(('CLOSED', 0, 0, b'')); return got
+        pending += chunk
     return got
 def show(frames):
     for t, fl, sid, p in frames:
@@ -53,32 +52,43 @@ def show(frames):
         elif t == 1: print('HEADERS', sid)
         elif t == 'CLOSED': print('CLOSED')
 s.sendall(b'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n' + SettingsFrame(0).serialize())
-read_frames(2, lambda f: f[0] == 4 and not (f[1] & 1))
+read_frames(lambda f: f[0] == 4 and not (f[1] & 1))
 s.sendall(SettingsFrame(0, flags=['ACK']).serialize() + req(1, '/big'))
-got = read_frames(0.5)  # the body fills the 65535-byte windows, then stalls
-data = sum(len(p) for t, fl, sid, p in got if t == 0 and sid == 1)
+# The body fills the 65535-byte windows, then stalls.
+data = 0
+def filled(f):
+    global data
+    if f[0] == 0 and f[2] == 1: data += len(f[3])
+    return data >= 65535
+read_frames(filled)
 print('DATA before', data)
 sid = 3
 out = b''
 for k in range(nextra):
     out += req(sid, '/small'); sid += 2
 s.sendall(out)
-show(read_frames(0.7))
+# Each new stream gets a response or a reset (or the connection ends).
+seen = set()
+def answered(f):
+    if f[0] in (1, 3) and f[2] >= 3: seen.add(f[2])
+    return len(seen) == nextra
+show(read_frames(answered) if nextra else [])
 if mode == 'drain':
     s.sendall(WindowUpdateFrame(0, window_increment=2**31 - 1 - 65535).serialize()
               + WindowUpdateFrame(1, window_increment=2**31 - 1 - 65535).serialize())
-    got = read_frames(2, lambda f: f[0] == 0 and f[2] == 1 and (f[1] & 1))
+    got = read_frames(lambda f: f[0] == 0 and f[2] == 1 and (f[1] & 1))
     data += sum(len(p) for t, fl, i, p in got if t == 0 and i == 1)
     print('BODY', data, 'END' if any(t == 0 and i == 1 and (fl & 1) for t, fl, i, p in got) else 'NOEND')
     s.sendall(req(sid, '/small'))
-    show(read_frames(0.7, lambda f: f[0] == 1))
+    show(read_frames(lambda f: f[0] == 1))
 ]==]
 
 -- P.RESET port n: SETTINGS exchange, then n pairs HEADERS(GET, END_STREAM) + RST_STREAM(CANCEL)
--- in one write; prints "RST_STREAM id code" and "GOAWAY last_id code" for what comes back.
+-- and a PING in one write; prints "RST_STREAM id code" and "GOAWAY last_id code" for what comes
+-- back before the PING's answer.
 P.RESET = [==[
 import socket, sys, time
-from hyperframe.frame import Frame, SettingsFrame, HeadersFrame, RstStreamFrame
+from hyperframe.frame import Frame, SettingsFrame, HeadersFrame, RstStreamFrame, PingFrame
 from hpack import Encoder
 port, n = int(sys.argv[1]), int(sys.argv[2])
 s = socket.create_connection(('127.0.0.1', port))
@@ -102,10 +112,12 @@ for k in range(n):
     h.data = enc.encode([(':method', 'GET'), (':path', '/'), (':scheme', 'http'), (':authority', 'x')])
     h.flags.add('END_HEADERS'); h.flags.add('END_STREAM')
     out += h.serialize() + RstStreamFrame(sid, error_code=8).serialize()
-s.sendall(out)
-end = time.time() + 2
+s.sendall(out + PingFrame(0, opaque_data=b'lastping').serialize())
+end = time.time() + 20
+s.settimeout(20.0)
 try:
     while time.time() < end:
+        if any(t == 6 and (fl & 1) for t, fl, _, _ in frames(buf)): break
         chunk = s.recv(65536)
         if not chunk: break
         buf += chunk

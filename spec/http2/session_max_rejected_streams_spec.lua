@@ -1,8 +1,9 @@
 -- #interop maxSessionRejectedStreams (Node's rejected_stream_count_): streams the server refuses
--- (here: over maxSessionMemory) are reset with ENHANCE_YOUR_CALM and counted; more than the
+-- (over maxSessionMemory, or over its maxConcurrentStreams counting the streams it pushed) are
+-- reset with ENHANCE_YOUR_CALM and counted; more than the
 -- limit in a row tears the session down (GOAWAY INTERNAL_ERROR, 'sessionError' ERR_HTTP2_ERROR),
 -- as Node 20 does; other sessions keep working. Also the rapid-reset bucket (CVE-2023-44487) Node
--- 20 has from nghttp2 1.57. Peers are raw python3-h2 clients (h2peers.lua).
+-- 20 has from nghttp2 1.57. Peers are raw python3-h2 clients (h2peers.lua) and lode clients.
 local helper = require "spec.helper"
 local here = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
 local U = dofile(here .. "h2util.lua")
@@ -17,7 +18,7 @@ local function serve(stream, headers)
 end
 
 describe("#interop maxSessionRejectedStreams", function()
-  local server, port, client, session_errors
+  local server, port, client, session_errors, child
   local function start(options)
     server, port = U.server(options, serve)
     session_errors = {}
@@ -27,7 +28,8 @@ describe("#interop maxSessionRejectedStreams", function()
   after_each(function()
     U.close_client(client)
     U.close_server(server)
-    client, server = nil, nil
+    U.kill(child)
+    client, server, child = nil, nil, nil
   end)
 
   local function peer(script, ...)
@@ -87,6 +89,73 @@ describe("#interop maxSessionRejectedStreams", function()
     assert.equal(101, #rsts(out, ENHANCE_YOUR_CALM))
     assert.matches("GOAWAY " .. INTERNAL_ERROR, out)
     others_work()
+  end)
+
+  -- A client with a request open and two streams pushed to it asks for one more: three streams
+  -- against maxConcurrentStreams = 2 (nghttp2 counts only the client's own), refused.
+  local function over_concurrency(to_port)
+    local c = U.connect(to_port)
+    client = c -- closed by after_each
+    local pushes, res = 0, {}
+    c:on("stream", function(pushed)
+      pushes = pushes + 1
+      pushed:on("data", function() end)
+      if pushes == 2 then
+        local req = c:request({ [":path"] = "/second" })
+        req:on("error", function(e) res.err = e end)
+        req:on("response", function(h) res.status = h[":status"] end)
+        req:on("close", function() res.rst = req.rstCode end)
+        req:resume()
+      end
+    end)
+    local parent = c:request({ [":path"] = "/push" })
+    parent:on("data", function() end)
+    parent:on("error", function() end)
+    helper.run_loop(function() return res.rst ~= nil end)
+    return res
+  end
+
+  local function push_twice(stream, headers)
+    stream:on("error", function() end)
+    stream:respond({ [":status"] = 200 })
+    if headers[":path"] ~= "/push" then stream:finish("ok") return end
+    for i = 1, 2 do
+      stream:pushStream({ [":path"] = "/p" .. i }, function(err, pushed)
+        assert.is_nil(err)
+        pushed:on("error", function() end)
+        pushed:respond({ [":status"] = 200 })
+        pushed:write("x") -- stays open
+      end)
+    end
+    stream:write("parent") -- stays open
+  end
+
+  it("over maxConcurrentStreams, pushed streams counted: RST_STREAM ENHANCE_YOUR_CALM", function()
+    server, port = U.server({ settings = { maxConcurrentStreams = 2 } }, push_twice)
+    local res = over_concurrency(port)
+    assert.is_nil(res.status)
+    assert.equal(ENHANCE_YOUR_CALM, res.rst)
+    assert.equal("ERR_HTTP2_STREAM_ERROR", res.err.code)
+  end)
+
+  it("over maxConcurrentStreams, pushed streams counted: a Node 20 server refuses the same way", function()
+    child, port = U.node_server([[
+      const http2 = require('http2');
+      const server = http2.createServer({ settings: { maxConcurrentStreams: 2 } });
+      server.on('stream', (s, h) => {
+        s.on('error', () => {});
+        s.respond({ ':status': 200 });
+        if (h[':path'] !== '/push') return s.end('ok');
+        for (let i = 1; i <= 2; i++) s.pushStream({ ':path': '/p' + i }, (err, ps) => {
+          ps.on('error', () => {}); ps.respond({ ':status': 200 }); ps.write('x');
+        });
+        s.write('parent');
+      });
+      server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+    ]])
+    local res = over_concurrency(port)
+    assert.is_nil(res.status)
+    assert.equal(ENHANCE_YOUR_CALM, res.rst)
   end)
 
   it("a HEADERS + RST_STREAM flood: 1000 resets pass, the next gets GOAWAY INTERNAL_ERROR", function()

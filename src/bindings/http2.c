@@ -985,6 +985,36 @@ static int lss_is_open(lua_State *L) {
   return 1;
 }
 
+/* A user transport's output: owner:_onoutput(bytes). */
+static void on_user_output(lode_session *s, const uint8_t *data, size_t len, void *ud) {
+  l_session *b = ud;
+  lua_State *L = b->S->L;
+  (void)s;
+  if (!push_box_method(L, b->ref, "_onoutput")) return;
+  lua_pushlstring(L, (const char *)data, len);
+  lode_pcall(b->S, L, 2, 0);
+}
+
+/* box:attach_user() -> true | fail: the transport is the owner's (_onoutput out, box:receive in). */
+static int lss_attach_user(lua_State *L) {
+  l_session *b = check_session(L, 1);
+  int rc;
+  SESSION_OPEN(L, b);
+  rc = lode_session_attach_user(b->s, on_user_output, b);
+  if (rc < 0) return push_fail(L, rc);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* box:receive(bytes | nil): input from the owner's transport (nil: its end). */
+static int lss_receive(lua_State *L) {
+  l_session *b = check_session(L, 1);
+  size_t len = 0;
+  const char *p = luaL_optlstring(L, 2, NULL, &len);
+  if (b->s) lode_session_receive(b->s, (const uint8_t *)p, len);
+  return 0;
+}
+
 /* box:attach(tcp) -> true | fail: the session takes the connection of a connected lode.tcp
    handle, which the caller closes next (lode_session_attach). */
 static int lss_attach(lua_State *L) {
@@ -1004,7 +1034,8 @@ static const luaL_Reg session_methods[] = {
   {"ping", lss_ping}, {"goaway", lss_goaway}, {"shutdown", lss_shutdown}, {"destroy", lss_destroy},
   {"set_local_window_size", lss_set_local_window_size}, {"ref", lss_ref}, {"state", lss_state},
   {"settings_table", lss_settings_table}, {"address", lss_address}, {"pending", lss_pending},
-  {"is_open", lss_is_open}, {"attach", lss_attach}, {"stats", lss_stats}, {"altsvc", lss_altsvc}, {"tls", lss_tls}, {"h1_start", lss_h1_start}, {"origin", lss_origin}, {NULL, NULL}
+  {"is_open", lss_is_open}, {"attach", lss_attach}, {"attach_user", lss_attach_user},
+  {"receive", lss_receive}, {"stats", lss_stats}, {"altsvc", lss_altsvc}, {"tls", lss_tls}, {"h1_start", lss_h1_start}, {"origin", lss_origin}, {NULL, NULL}
 };
 
 /* ---- options ---- */

@@ -182,6 +182,17 @@ int lode_session_open(lode_engine *e, const lode_session_options *opts,
  * connecting or closing, or the libuv error of uv_fileno/dup/uv_tcp_open.
  */
 int lode_session_attach(lode_session *s, uv_tcp_t *from);
+/*
+ * The other way to give a session from lode_session_open() its transport: the user's (a TLS
+ * socket or any byte stream of the embedder). Output is handed to |out| (the bytes are valid during
+ * the call only; it may call any lode_* function); input comes from lode_session_receive(). The
+ * session starts at once (SETTINGS first). Returns 0 or UV_EINVAL (connected or closing).
+ */
+typedef void (*lode_output_cb)(lode_session *s, const uint8_t *data, size_t len, void *ud);
+int lode_session_attach_user(lode_session *s, lode_output_cb out, void *ud);
+/* Bytes from the user's transport (|data| NULL: its end, which closes the session). Events are
+   delivered before it returns. Returns 0, or UV_EINVAL when the session has no user transport. */
+int lode_session_receive(lode_session *s, const uint8_t *data, size_t len);
 void lode_session_set_callbacks(lode_session *s, const lode_session_callbacks *cb, void *ud);
 int lode_session_type(lode_session *s);
 /* The nghttp2 session, for read-only queries (settings, windows, state). */

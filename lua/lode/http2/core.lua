@@ -1124,10 +1124,12 @@ local function inflate(t)
   local ending, closed = t._lean_end, t._lean_closed
   setmetatable(t, ServerHttp2Stream)
   -- The lean state's fields go; Duplex's constructor resets destroyed and writableEnded.
-  t._lean_end, t._lean_closed, t._h2closed = nil, nil, nil
+  t._lean_end, t._lean_closed = nil, nil
+  t.state = t._box
   Duplex.constructor(t, DUPLEX_OPTIONS)
   t:push(nil)
   if ending then
+    t._end_sent = true
     t._replaying = true
     if ending == true then t:finish() else t:finish(ending) end
     t._replaying = nil
@@ -1142,6 +1144,9 @@ end
 Lean.__index = function(t, k)
   local v = LEAN_API[k]
   if v ~= nil then return v end
+  if k == "_h2closed" then return t._lean_closed ~= false end
+  if k == "_end_sent" then return t._lean_end ~= false end
+  if k == "state" then return t._box end
   inflate(t)
   return t[k]
 end
@@ -1162,7 +1167,6 @@ Lean.__tostring = function(t)
 end
 
 local function lean_ended(self, chunk)
-  self._end_sent = true
   self._lean_end = chunk or true
   self.writableEnded = true
 end
@@ -1206,7 +1210,6 @@ function LEAN_API._onclose(self, code)
   if code == NO_ERROR and self._lean_end then
     self._lean_closed = code
     self.destroyed = true
-    self._h2closed = true
     self.rstCode = code
     untrack(self.session, self)
     -- The compat layer's request and response hear of it through the emit it put on the stream.
@@ -1235,13 +1238,12 @@ end
 -- A request that ended with its headers, on a session nobody measures: a lean stream.
 local function lean_stream(session, box, headers)
   local t = setmetatable({
-    _box = box, session = session, id = box_id(box), state = box, _method = headers[":method"],
+    _box = box, session = session, id = box_id(box), _method = headers[":method"],
     pushAllowed = session._peer_push ~= false, _authority = headers[":authority"] or headers.host,
-    endAfterHeaders = true, headersSent = false, sentHeaders = nil, rstCode = nil, _req = nil,
-    _res = nil, emit = nil,
-    -- The lean state, in fields that are always there (a read finds them without __index):
-    _end_sent = false, _lean_end = false, _lean_closed = false, destroyed = false, _h2closed = false,
-    writableEnded = false,
+    endAfterHeaders = true, headersSent = false, sentHeaders = nil, rstCode = nil,
+    -- The lean state, in fields that are always there (a read finds them without __index); at
+    -- most 16 fields in all, for a 16-slot table:
+    _lean_end = false, _lean_closed = false, destroyed = false, writableEnded = false,
   }, Lean)
   box_setowner(box, t)
   track(session, t)
@@ -1812,6 +1814,9 @@ local function use_socket(session, sock)
   local function attach()
     if session.destroyed then sock:destroy(); return end
     local ok, _, code = false, nil, "EBADF"
+    -- Bytes the socket already read stay with it: then it is carried as any Duplex (Node replays
+    -- them into the session: here its 'data' listener does).
+    if tcp and (tonumber(sock.readableLength) or 0) > 0 then tcp = false end
     local h = tcp and tcp_handle(sock)
     if h then
       ok, _, code = session._box:attach(h)
