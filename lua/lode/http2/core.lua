@@ -255,7 +255,8 @@ local function untrack(session, stream)
     streams[stream] = nil
     session._nstreams = session._nstreams - 1
     session_activity(session)
-    if session.closed and session._nstreams == 0 then session:destroy() end
+    -- rawget: `closed` defaults to false on the class, reached through its __index function.
+    if rawget(session, "closed") and session._nstreams == 0 then session:destroy() end
   end
 end
 Http2Session._untrack = untrack
@@ -1477,8 +1478,9 @@ local function emit_ready(stream)
 end
 
 function ClientHttp2Session:request(headers, options)
-  if self.destroyed then error(errors.ERR_HTTP2_INVALID_SESSION(), 2) end
-  if self.closed then error(errors.ERR_HTTP2_GOAWAY_SESSION(), 2) end
+  -- rawget: these default to false on the class, reached through its __index function.
+  if rawget(self, "destroyed") then error(errors.ERR_HTTP2_INVALID_SESSION(), 2) end
+  if rawget(self, "closed") then error(errors.ERR_HTTP2_GOAWAY_SESSION(), 2) end
   if headers ~= nil and type(headers) ~= "table" then
     error(errors.ERR_INVALID_ARG_TYPE("headers", "Object", headers), 2)
   end
@@ -1495,7 +1497,7 @@ function ClientHttp2Session:request(headers, options)
   -- An extended CONNECT (RFC 8441, with :protocol) carries :scheme and :path like any request.
   if not connect or h[":protocol"] ~= nil then
     if h[":authority"] == nil and h.host == nil then h[":authority"] = self._authority end
-    if h[":scheme"] == nil then h[":scheme"] = self._scheme or "http" end
+    if h[":scheme"] == nil then h[":scheme"] = rawget(self, "_scheme") or "http" end
     if h[":path"] == nil then h[":path"] = "/" end
   else
     if h[":authority"] == nil then error(errors.ERR_HTTP2_CONNECT_AUTHORITY(), 2) end
@@ -1530,7 +1532,8 @@ function ClientHttp2Session:request(headers, options)
   local sflags = 0
   if end_stream then sflags = END_STREAM end
   if options.waitForTrailers then sflags = sflags | WANT_TRAILERS end
-  local lean = end_stream and not signal and not self.connecting and not options.waitForTrailers
+  local connecting = rawget(self, "connecting")
+  local lean = end_stream and not signal and not connecting and not options.waitForTrailers
     and not rawget(self, "_perf")
   local stream
   if lean then
@@ -1575,7 +1578,7 @@ function ClientHttp2Session:request(headers, options)
       stream:once("close", function() signal:removeListener("abort", aborter) end)
     end
   end
-  if self.connecting then
+  if connecting then
     -- As Node: until 'connect' the stream is pending, without an id; 'ready' comes with the id.
     stream._ready_id = stream.id
     stream.id = nil
