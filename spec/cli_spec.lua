@@ -22,6 +22,12 @@ describe("lode -e", function()
     assert.equal(0, code)
   end)
 
+  it("runs Lua's generational collector (a server's garbage dies young)", function()
+    local out, code = lode("-e 'print(collectgarbage(\"incremental\"))'")
+    assert.equal("generational\n", out)
+    assert.equal(0, code)
+  end)
+
   it("puts the extra arguments in process.argv after the executable", function()
     local out = lode("-e 'console.log(process.argv[2], process.argv[3])' a b")
     assert.equal("a b\n", out)
