@@ -11,11 +11,11 @@ proxy:on("stream", function(stream, headers)
     stream:close(NGHTTP2_REFUSED_STREAM)
     return
   end
-  local hostname, port = headers[":authority"]:match("^%[?(.-)%]?:(%d+)$")
+  local auth = URL.new("tcp://" .. headers[":authority"])
   -- It's a very good idea to verify that hostname and port are things this proxy should be
   -- connecting to.
   local socket
-  socket = net.connect(tonumber(port), hostname, function()
+  socket = net.connect(auth.port, auth.hostname, function()
     stream:respond()
     socket:pipe(stream)
     stream:pipe(socket)

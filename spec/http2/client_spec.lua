@@ -105,6 +105,26 @@ describe("http2.connect()", function()
     helper.assert_throws(function() client:request({}) end, { code = "ERR_HTTP2_INVALID_SESSION" })
   end)
 
+  it("fails a request made while connecting with ERR_HTTP2_GOAWAY_SESSION if close() came first", function()
+    local port
+    local streams = 0
+    server, port = U.server(function(stream)
+      streams = streams + 1
+      stream:respond({ [":status"] = 200 })
+      stream:finish("hello")
+    end)
+    client = http2.connect("http://127.0.0.1:" .. port)
+    local req = client:request({ [":path"] = "/" })
+    local err, closed, got_response = nil, false, false
+    req:on("error", function(e) err = e end)
+    req:on("response", function() got_response = true end)
+    client:close(function() closed = true end)
+    helper.run_loop(function() return closed end)
+    assert.equal("ERR_HTTP2_GOAWAY_SESSION", err and err.code)
+    assert.is_false(got_response)
+    assert.equal(0, streams)
+  end)
+
   it("validates request() arguments", function()
     local port
     server, port = reflect_server()

@@ -378,21 +378,40 @@ function Http2Session:destroy(err, code)
   self.destroyed = true
   self.closed = true
   self._destroy_err = err
+  self._destroy_code = code
   local t = rawget(self, "_timer")
   if t then timers.clearTimeout(t); self._timer = nil end
-  -- Streams go first, with the session's error.
+  -- Streams go first, with the session's error, in the order they were opened (Node's Map).
   local list = {}
   for s in pairs(self._streams) do list[#list + 1] = s end
-  for _, s in ipairs(list) do s:destroy(err) end
+  table.sort(list, function(a, b) return (a.id or 0) < (b.id or 0) end)
+  -- The frames Node 20 sends: each stream's reset submits RST_STREAM(code) after flushing what
+  -- was queued (so the previous stream's reset goes out), then Http2Session::Close terminates the
+  -- session, GOAWAY(code) last: the last stream's RST_STREAM, still queued, is dropped. Here the
+  -- session is terminated before the last stream still open is reset, to the same effect.
+  local box = self._box
+  local goaway = box:is_open() and (not self._goaway_sent or code ~= NO_ERROR)
+  local last
+  for i = #list, 1, -1 do
+    local s = list[i]
+    if s.id ~= nil and not rawget(s, "_h2closed") then last = s; break end
+  end
+  for _, s in ipairs(list) do
+    if s == last and goaway then
+      goaway = false
+      box:terminate(code)
+      self._goaway_sent = true
+    end
+    s:destroy(err)
+  end
   -- Pending pings and settings callbacks are cancelled.
   local pings = self._pings
   self._pings = {}
   for _, p in ipairs(pings) do
     nextTick(p.cb, errors.ERR_HTTP2_PING_CANCEL())
   end
-  local box = self._box
   if box:is_open() then
-    if not self._goaway_sent or code ~= NO_ERROR then box:goaway(code) end
+    if goaway then box:terminate(code) end
     self._goaway_sent = true
     box:shutdown()
   else
@@ -453,6 +472,7 @@ end
 
 function Http2Session:_ongoaway(code, last, opaque)
   self._goaway_received = true
+  self._goaway_code = code
   self:emit("goaway", code, last, opaque)
   if code == NO_ERROR then
     self:close()
@@ -490,6 +510,9 @@ function Http2Session:_onclose()
   if not self.destroyed then
     self.destroyed = true
     self.closed = true
+    -- The transport is gone: streams still open end with CANCEL (Node's socketOnClose).
+    self._goaway_code = nil
+    self._destroy_code = CANCEL
     local list = {}
     for s in pairs(self._streams) do list[#list + 1] = s end
     for _, s in ipairs(list) do s:destroy() end
@@ -541,7 +564,15 @@ function ClientHttp2Session:_onconnect(status, name)
   for _, stream in ipairs(q or {}) do
     stream.id = stream._ready_id
     stream.pending = false
-    if not stream.destroyed then stream:emit("ready") end
+    if stream.destroyed then
+      -- nothing: destroyed while waiting
+    elseif rawget(self, "closed") then
+      -- As Node's requestOnConnect: closed while connecting, the request does not go out (its
+      -- HEADERS, still queued, are cancelled by the reset).
+      stream:destroy(errors.ERR_HTTP2_GOAWAY_SESSION())
+    else
+      stream:emit("ready")
+    end
   end
 end
 
@@ -828,6 +859,9 @@ local function close_stream(self, code)
 end
 
 function Http2Stream:_onclose(code)
+  -- A stream destroyed with its code keeps it (Node's onStreamClose ignores destroyed streams):
+  -- the last one of a destroyed session is closed by the core later, with another code.
+  if self.destroyed and self.rstCode ~= nil then return end
   self.rstCode = code
   if self.destroyed then return end
   if not self._h2closed then close_stream(self, code) end
@@ -910,10 +944,16 @@ Http2Stream.setTimeout = set_timeout
 function Http2Stream:_destroy(err, cb)
   local code = self.rstCode
   if not self._h2closed then
-    -- The handle still lives: reset it.
+    -- The handle still lives: reset it, with Node's code: the session's (the GOAWAY code it
+    -- received, else the code it was destroyed with, else NO_ERROR); with an error, that code if
+    -- not NO_ERROR, else CANCEL for an abort and INTERNAL_ERROR for any other error.
     if code == nil then
-      code = err ~= nil and INTERNAL_ERROR or (self.session.destroyed and CANCEL or NO_ERROR)
-      if err ~= nil and type(err) == "table" and err.code == "ABORT_ERR" then code = CANCEL end
+      local session = self.session
+      code = rawget(session, "_goaway_code")
+      if code == nil or code == NO_ERROR then code = rawget(session, "_destroy_code") or NO_ERROR end
+      if err ~= nil and code == NO_ERROR then
+        code = (type(err) == "table" and err.code == "ABORT_ERR") and CANCEL or INTERNAL_ERROR
+      end
     end
     close_stream(self, code)
     self._box:rst(code)

@@ -1,0 +1,47 @@
+-- Http2SecureServer's 'stream' event, with the http2.constants header names; a client over TLS
+-- reads the answer.
+local http2 = require "http2"
+local fs = require "fs"
+local C = http2.constants
+local HTTP2_HEADER_METHOD, HTTP2_HEADER_PATH = C.HTTP2_HEADER_METHOD, C.HTTP2_HEADER_PATH
+local HTTP2_HEADER_STATUS, HTTP2_HEADER_CONTENT_TYPE = C.HTTP2_HEADER_STATUS, C.HTTP2_HEADER_CONTENT_TYPE
+
+local fixtures = (debug.getinfo(1, "S").source:match("^@(.*)/examples/") or ".") .. "/spec/fixtures/"
+local function getOptionsSomehow()
+  return {
+    key = fs.readFileSync(fixtures .. "localhost-key.pem"),
+    cert = fs.readFileSync(fixtures .. "localhost.pem"),
+  }
+end
+
+local options = getOptionsSomehow()
+
+local server = http2.createSecureServer(options)
+server:on("stream", function(stream, headers, flags)
+  local method = headers[HTTP2_HEADER_METHOD]
+  local path = headers[HTTP2_HEADER_PATH]
+  console.log("server: " .. method .. " " .. path .. " flags " .. flags)
+  stream:respond({
+    [HTTP2_HEADER_STATUS] = 200,
+    [HTTP2_HEADER_CONTENT_TYPE] = "text/plain; charset=utf-8",
+  })
+  stream:write("hello ")
+  stream:finish("world")
+end)
+
+server:listen(0, "127.0.0.1", function()
+  local client = http2.connect("https://localhost:" .. server:address().port,
+    { ca = fs.readFileSync(fixtures .. "ca.pem") })
+  local req = client:request({ [":path"] = "/secure" })
+  req:on("response", function(headers)
+    console.log(headers[HTTP2_HEADER_STATUS] .. " " .. headers[HTTP2_HEADER_CONTENT_TYPE])
+  end)
+  req:setEncoding("utf8")
+  local data = ""
+  req:on("data", function(chunk) data = data .. chunk end)
+  req:on("end", function()
+    console.log(data)
+    client:close()
+    server:close()
+  end)
+end)
