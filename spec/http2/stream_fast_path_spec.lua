@@ -213,6 +213,20 @@ describe("Compatibility API request without a body", function()
     assert.is_true(complete)
   end)
 
+  it("keeps fields the handler sets on the request, aborted among them", function()
+    local seen
+    server = http2.createServer(function(req, res)
+      req.aborted = "set"
+      req.user = "me"
+      seen = { aborted = req.aborted, user = req.user }
+      res:finish()
+    end)
+    server:listen(0, "127.0.0.1")
+    client = U.connect(server:address().port)
+    U.get(client, { [":path"] = "/" })
+    assert.same({ aborted = "set", user = "me" }, seen)
+  end)
+
   it("lets the handler set url, which changes the :path header", function()
     local path
     server = http2.createServer(function(req, res)

@@ -235,8 +235,12 @@ LeanRequest.__index = function(t, k)
 end
 
 LeanRequest.__newindex = function(t, k, v)
-  if k ~= "_closed" and k ~= "aborted" then inflate_request(t) end
-  t[k] = v
+  if k == "_closed" or k == "aborted" then
+    rawset(t, k, v)
+  else
+    inflate_request(t)
+    t[k] = v
+  end
 end
 
 LeanRequest.__tostring = function(t)
