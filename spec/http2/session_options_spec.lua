@@ -1,6 +1,7 @@
 -- Session options with an effect on the wire: maxSessionInvalidFrames, maxReservedRemoteStreams,
--- peerMaxConcurrentStreams (maxSendHeaderBlockLength: frame_error_spec; maxOutstandingPings:
--- session_spec).
+-- peerMaxConcurrentStreams, maxSettings, maxDeflateDynamicTableSize, protocol
+-- (maxSendHeaderBlockLength: frame_error_spec; maxOutstandingPings: session_spec;
+-- maxSessionMemory, maxSessionRejectedStreams, createConnection: specs of their own).
 local helper = require "spec.helper"
 local http2 = require "lode.http2"
 local cp = require "lode.child_process"
@@ -71,6 +72,55 @@ while i + 9 <= len(buf):
     if t == 1: print('HEADERS', sid, flush=True)
     i += 9 + length
 c.close()
+]]
+
+-- A client (python3-h2 framing) that sends a SETTINGS frame of `n` entries, or two GET requests
+-- one after the other; prints "SETTINGS_ACK", "GOAWAY code" and "HEADERS stream_id length" for
+-- the frames it gets back.
+local RAW_CLIENT = [[
+import socket, sys, time
+from hyperframe.frame import SettingsFrame, HeadersFrame
+from hpack import Encoder
+port, mode, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+s = socket.create_connection(('127.0.0.1', port))
+enc = Encoder()
+out = b'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'
+if mode == 'settings':
+    f = SettingsFrame(0)
+    body = b''.join((3).to_bytes(2, 'big') + (100).to_bytes(4, 'big') for _ in range(n))
+    out += len(body).to_bytes(3, 'big') + b'\x04\x00\x00\x00\x00\x00' + body
+else:
+    out += SettingsFrame(0).serialize()
+s.sendall(out)
+def req(sid):
+    f = HeadersFrame(sid)
+    f.data = enc.encode([(':method', 'GET'), (':path', '/'), (':scheme', 'http'), (':authority', 'x')])
+    f.flags.add('END_HEADERS'); f.flags.add('END_STREAM')
+    return f.serialize()
+s.settimeout(0.3)
+buf = b''
+end = time.time() + 1.5
+sent = 0
+while time.time() < end:
+    if mode == 'requests' and sent < n and (sent == 0 or buf.count(b'ok') >= sent):
+        s.sendall(req(2 * sent + 1)); sent += 1
+    try:
+        chunk = s.recv(65536)
+    except socket.timeout:
+        continue
+    except ConnectionResetError:
+        break
+    if not chunk: break
+    buf += chunk
+i = 0
+while i + 9 <= len(buf):
+    length = int.from_bytes(buf[i:i+3], 'big'); t = buf[i+3]; flags = buf[i+4]
+    sid = int.from_bytes(buf[i+5:i+9], 'big') & 0x7fffffff
+    payload = buf[i+9:i+9+length]
+    if t == 4 and flags & 1: print('SETTINGS_ACK')
+    if t == 7: print('GOAWAY', int.from_bytes(payload[4:8], 'big'))
+    if t == 1: print('HEADERS', sid, length)
+    i += 9 + length
 ]]
 
 describe("session options", function()
@@ -177,6 +227,93 @@ describe("session options", function()
 
     it("defaults to 100", function()
       assert.equal(3, headers_seen(nil))
+    end)
+  end)
+
+  local function raw_client(options, mode, n)
+    local port
+    server, port = U.server(options, function(stream)
+      stream:respond({ [":status"] = 200, ["x-long-header-name"] = string.rep("v", 200) })
+      stream:finish("ok")
+    end)
+    local err, out, errout = U.run("/usr/bin/python3",
+      { "-c", RAW_CLIENT, tostring(port), mode, tostring(n) })
+    assert.is_nil(err, errout)
+    return out
+  end
+
+  describe("maxSettings", function()
+    it("fails a session whose peer sends more settings in one frame (GOAWAY ENHANCE_YOUR_CALM)", function()
+      assert.matches("GOAWAY 11", raw_client({ maxSettings = 8 }, "settings", 9))
+    end)
+
+    it("acknowledges a SETTINGS frame of that many entries", function()
+      local out = raw_client({ maxSettings = 8 }, "settings", 8)
+      assert.matches("SETTINGS_ACK", out)
+      assert.not_matches("GOAWAY", out)
+    end)
+  end)
+
+  describe("maxDeflateDynamicTableSize", function()
+    local function header_lengths(options)
+      local out = raw_client(options, "requests", 2)
+      local a, b = out:match("HEADERS 1 (%d+)\nHEADERS 3 (%d+)")
+      assert.is_truthy(a, out)
+      return tonumber(a), tonumber(b)
+    end
+
+    it("lets the second response's headers come from the dynamic table by default", function()
+      local first, second = header_lengths(nil)
+      assert.is_true(second < first - 150, first .. " then " .. second)
+    end)
+
+    it("at 0 sends every response's headers in full", function()
+      local first, second = header_lengths({ maxDeflateDynamicTableSize = 0 })
+      -- The first block also carries the table size update (one byte).
+      assert.is_true(second >= first - 1 and second > 200, first .. " then " .. second)
+    end)
+  end)
+
+  describe("protocol", function()
+    local function h2c_server()
+      local port
+      server, port = U.server(function(stream)
+        stream:respond({ [":status"] = 200 })
+        stream:finish("ok")
+      end)
+      return port
+    end
+
+    it("is the protocol of an authority that has none", function()
+      local port = h2c_server()
+      client = http2.connect({ hostname = "127.0.0.1", port = port }, { protocol = "http:" })
+      local res = U.get(client, { [":path"] = "/" })
+      assert.equal("ok", res.body)
+      assert.is_false(client.encrypted)
+    end)
+
+    it("gives way to the authority's own protocol", function()
+      local port = h2c_server()
+      client = http2.connect("http://127.0.0.1:" .. port, { protocol = "https:" })
+      local res = U.get(client, { [":path"] = "/" })
+      assert.equal("ok", res.body)
+      assert.is_false(client.encrypted)
+    end)
+
+    it("defaults to https: for an authority without one, as Node", function()
+      local port = h2c_server()
+      client = http2.connect({ hostname = "127.0.0.1", port = port })
+      local err
+      client:on("error", function(e) err = e end)
+      helper.run_loop(function() return err ~= nil end, 5000)
+      assert.is_true(client.encrypted)
+      assert.equal("ERR_SSL_WRONG_VERSION_NUMBER", err.code)
+    end)
+
+    it("raises ERR_HTTP2_UNSUPPORTED_PROTOCOL for anything but http: and https:", function()
+      helper.assert_throws(function()
+        http2.connect({ hostname = "127.0.0.1", port = 1 }, { protocol = "ftp:" })
+      end, { code = "ERR_HTTP2_UNSUPPORTED_PROTOCOL" })
     end)
   end)
 end)

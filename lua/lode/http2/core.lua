@@ -564,14 +564,14 @@ function ClientHttp2Session:_onconnect(status, name)
   for _, stream in ipairs(q or {}) do
     stream.id = stream._ready_id
     stream.pending = false
-    if stream.destroyed then
-      -- nothing: destroyed while waiting
-    elseif rawget(self, "closed") then
-      -- As Node's requestOnConnect: closed while connecting, the request does not go out (its
-      -- HEADERS, still queued, are cancelled by the reset).
-      stream:destroy(errors.ERR_HTTP2_GOAWAY_SESSION())
-    else
-      stream:emit("ready")
+    if not stream.destroyed then
+      if rawget(self, "closed") then
+        -- As Node's requestOnConnect: closed while connecting, the request does not go out (its
+        -- HEADERS, still queued, are cancelled by the reset).
+        stream:destroy(errors.ERR_HTTP2_GOAWAY_SESSION())
+      else
+        stream:emit("ready")
+      end
     end
   end
 end
@@ -1927,7 +1927,8 @@ function M.connect(authority, options, listener)
     error(errors.ERR_INVALID_ARG_TYPE("authority", { "string", "URL" }, authority), 2)
   end
   if not host then error(errors.ERR_INVALID_URL and errors.ERR_INVALID_URL(authority) or authority, 2) end
-  protocol = options.protocol or protocol or "http:"
+  -- As Node: the authority's protocol, else options.protocol, else https.
+  if protocol == nil or protocol == "" then protocol = options.protocol or "https:" end
   if protocol ~= "http:" and protocol ~= "https:" then
     error(errors.ERR_HTTP2_UNSUPPORTED_PROTOCOL(protocol), 2)
   end
