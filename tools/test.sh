@@ -38,7 +38,8 @@ for f in "${files[@]}"; do
   timeout 600 "$dir/lode" /usr/bin/busted --output=utfTerminal "$f" >"$log" 2>&1
   status=$?
   set -e
-  summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -aE '[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors?' | tail -1)
+  # (|| true: a run that crashed before busted's summary must be reported, not end this script)
+  summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -aE '[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors?' | tail -1 || true)
   ok=$(echo "$summary" | grep -oE '^[0-9]+' || echo 0)
   nf=$(echo "$summary" | grep -oE '[0-9]+ failures?' | grep -oE '[0-9]+' || echo 0)
   ne=$(echo "$summary" | grep -oE '[0-9]+ errors?' | grep -oE '[0-9]+' || echo 0)

@@ -41,7 +41,8 @@ typedef int (*fs_push_fn)(lua_State *L, fs_req *r);
 
 struct fs_req {
   uv_fs_t req;         /* first: the uv_fs_t* libuv hands back is the fs_req* */
-  lode_state *S;
+  lode_state *S;       /* async: NULL once lua_close took the state (lode_req_track) */
+  lode_req_link link;
   fs_push_fn push;
   int ref_cb;          /* async: the Lua callback, pinned until completion */
   int ref_data;        /* async write: the Lua string whose bytes libuv reads */
@@ -95,6 +96,7 @@ static fs_req *req_begin(lua_State *L, fs_req *stack_req, int cb_idx, fs_push_fn
   if (r != stack_req) {
     lua_pushvalue(L, cb_idx);
     r->ref_cb = luaL_ref(L, LUA_REGISTRYINDEX);
+    lode_req_track(r->S, &r->link, &r->S);
   }
   return r;
 }
@@ -103,6 +105,7 @@ static int req_is_async(const fs_req *r) { return r->ref_cb != LUA_NOREF; }
 
 /* Releases everything an async request holds: libuv's part, the pins, the buffer, itself. */
 static void req_free(lua_State *L, fs_req *r) {
+  lode_req_untrack(&r->link);
   uv_fs_req_cleanup(&r->req);
   luaL_unref(L, LUA_REGISTRYINDEX, r->ref_cb);
   luaL_unref(L, LUA_REGISTRYINDEX, r->ref_data);
@@ -125,10 +128,21 @@ static int req_push_outcome(lua_State *L, fs_req *r) {
 }
 
 /* Calls the request's Lua callback with its outcome, after freeing the request. */
+/* A request whose state went with lua_close: only its memory is left to free. */
+static int req_orphaned(fs_req *r) {
+  if (r->S != NULL) return 0;
+  uv_fs_req_cleanup(&r->req);
+  free(r->buf);
+  free(r);
+  return 1;
+}
+
 static void req_deliver(fs_req *r) {
   lode_state *S = r->S;
-  lua_State *L = S->L;
+  lua_State *L;
   int n;
+  if (req_orphaned(r)) return;
+  L = S->L;
   lua_checkstack(L, 8);
   lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_cb);
   n = req_push_outcome(L, r);
@@ -409,6 +423,7 @@ static void read_all_fail(fs_req *r, int err, const char *syscall) {
 static void on_read_all_step(uv_fs_t *req) {
   fs_req *r = (fs_req *)req;
   int rc;
+  if (req_orphaned(r)) return;
   if (req->fs_type == UV_FS_FSTAT) {
     if (req->result < 0) {
       read_all_fail(r, (int)req->result, "fstat");

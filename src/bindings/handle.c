@@ -23,8 +23,39 @@ lode_handle *lode_handle_new(lua_State *L, const char *mt, int owner_idx) {
   h->S = S;
   h->ref = LUA_NOREF;
   h->uv.handle.data = h;
+  h->next = S->handles;
+  if (S->handles) S->handles->prev = h;
+  S->handles = h;
   box->h = h;
   return h;
+}
+
+static void handle_unlink(lode_handle *h) {
+  if (h->S == NULL) return;
+  if (h->prev) h->prev->next = h->next; else h->S->handles = h->next;
+  if (h->next) h->next->prev = h->prev;
+  h->prev = h->next = NULL;
+}
+
+void lode_handle_discard(lode_handle *h) {
+  handle_unlink(h);
+  free(h);
+}
+
+void lode_req_track(lode_state *S, lode_req_link *l, lode_state **slot) {
+  l->slot = slot;
+  l->prev = NULL;
+  l->next = S->reqs;
+  if (S->reqs) S->reqs->prev = l;
+  S->reqs = l;
+}
+
+void lode_req_untrack(lode_req_link *l) {
+  lode_state *S = l->slot ? *l->slot : NULL;
+  if (S == NULL) return;
+  if (l->prev) l->prev->next = l->next; else S->reqs = l->next;
+  if (l->next) l->next->prev = l->prev;
+  l->prev = l->next = NULL;
 }
 
 lode_handle *lode_handle_check(lua_State *L, int i, const char *mt) {
@@ -47,16 +78,36 @@ void lode_handle_unpin(lua_State *L, lode_handle *h) {
 
 static void on_closed(uv_handle_t *uvh) {
   lode_handle *h = uvh->data;
-  lode_state *S = h->S;
+  lode_state *S = h->S; /* NULL: the state is gone (lode_handles_detach) */
   int ref = h->ref;
+  handle_unlink(h);
   if (h->on_close) h->on_close(h);
   h->ref = LUA_NOREF;
   free(h);
-  if (ref != LUA_NOREF && S->loop != NULL) {
+  if (ref != LUA_NOREF && S != NULL && S->loop != NULL) {
     /* The owner learns it is closed, then the pin goes. */
     lua_State *L = S->L;
     if (lode_push_method(L, ref, "_onclose")) lode_pcall(S, L, 1, 0);
     luaL_unref(L, LUA_REGISTRYINDEX, ref);
+  }
+}
+
+void lode_handles_detach(lode_state *S) {
+  lode_handle *h;
+  lode_req_link *l;
+  while ((h = S->handles) != NULL) {
+    handle_unlink(h);
+    h->S = NULL;
+    h->ref = LUA_NOREF; /* the registry goes with the state */
+    if (!h->closing) {
+      h->closing = 1;
+      uv_close(&h->uv.handle, on_closed);
+    }
+  }
+  while ((l = S->reqs) != NULL) {
+    S->reqs = l->next;
+    l->prev = l->next = NULL;
+    *l->slot = NULL;
   }
 }
 

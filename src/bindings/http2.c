@@ -803,6 +803,17 @@ static int lss_goaway(lua_State *L) {
   return 1;
 }
 
+/* box:terminate(code): GOAWAY(code) as the session's last frame (lode_session_terminate). */
+static int lss_terminate(lua_State *L) {
+  l_session *b = check_session(L, 1);
+  int rc;
+  SESSION_OPEN(L, b);
+  rc = lode_session_terminate(b->s, (uint32_t)luaL_optinteger(L, 2, NGHTTP2_NO_ERROR));
+  if (rc < 0) return push_fail(L, rc);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 static int lss_shutdown(lua_State *L) {
   l_session *b = check_session(L, 1);
   if (b->s) lode_session_shutdown(b->s);
@@ -1031,7 +1042,7 @@ static int lss_attach(lua_State *L) {
 
 static const luaL_Reg session_methods[] = {
   {"setowner", lss_setowner}, {"request", lss_request}, {"settings", lss_settings},
-  {"ping", lss_ping}, {"goaway", lss_goaway}, {"shutdown", lss_shutdown}, {"destroy", lss_destroy},
+  {"ping", lss_ping}, {"goaway", lss_goaway}, {"terminate", lss_terminate}, {"shutdown", lss_shutdown}, {"destroy", lss_destroy},
   {"set_local_window_size", lss_set_local_window_size}, {"ref", lss_ref}, {"state", lss_state},
   {"settings_table", lss_settings_table}, {"address", lss_address}, {"pending", lss_pending},
   {"is_open", lss_is_open}, {"attach", lss_attach}, {"attach_user", lss_attach_user},

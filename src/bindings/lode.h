@@ -23,13 +23,31 @@ typedef struct lode_state {
   int tick_pending;     /* set from Lua when the nextTick queue becomes non-empty */
   int in_tick;
   int ref_immediate;    /* Lua function(): runs the setImmediate queue */
-  uv_check_t check;     /* runs immediates after poll, as Node's check phase */
-  uv_idle_t idle;       /* keeps poll from blocking while immediates wait */
+  uv_check_t *check;    /* runs immediates after poll, as Node's check phase */
+  uv_idle_t *idle;      /* keeps poll from blocking while immediates wait */
   int immediate_refs;   /* immediates that keep the loop alive */
   int running;
   void *scratch;        /* lode_scratch(): transient arrays for C calls that copy them */
   size_t scratch_size;
+  /* Everything of lode the loop may still call back after lua_close, so that the state's __gc
+     can detach it: the handles (closed then, freed in close callbacks that touch no Lua) and the
+     requests in flight (their callbacks find their state gone and only free). The check and
+     idle handles are malloc'd for the same reason: the loop may outlive this struct. */
+  struct lode_handle *handles;
+  struct lode_req_link *reqs;
 } lode_state;
+
+/*
+ * A request in flight (fs, getaddrinfo) that holds |*slot|, its pointer to the state: tracked
+ * while in flight; when the state goes first, *slot becomes NULL and the callback must only free.
+ */
+typedef struct lode_req_link {
+  struct lode_req_link *prev, *next;
+  lode_state **slot;
+} lode_req_link;
+void lode_req_track(lode_state *S, lode_req_link *l, lode_state **slot);
+/* Unlinks |l| (nothing when its state is already gone). */
+void lode_req_untrack(lode_req_link *l);
 
 /* Creates the context of |L| on |loop| (NULL: a loop of its own) and stores it in the registry. */
 lode_state *lode_state_create(lua_State *L, uv_loop_t *loop);
@@ -96,6 +114,7 @@ typedef struct lode_handle {
   int closing;
   void (*on_close)(struct lode_handle *h); /* extra cleanup before free, may be NULL */
   void *data;            /* per-type extension (e.g. read buffers) */
+  struct lode_handle *prev, *next; /* in S->handles; S is NULL once the state is gone */
 } lode_handle;
 
 typedef struct { lode_handle *h; } lode_handle_box;
@@ -107,6 +126,11 @@ lode_handle *lode_handle_check(lua_State *L, int i, const char *mt);
 /* Pins the owner (idempotent); unpin drops it. */
 void lode_handle_pin(lua_State *L, lode_handle *h, int box_idx);
 void lode_handle_unpin(lua_State *L, lode_handle *h);
+/* Frees |h| when libuv never initialized it (the caller detaches its box first). */
+void lode_handle_discard(lode_handle *h);
+/* At lua_close: closes every handle of |S| still open and detaches all of them (and the tracked
+   requests) from |S|; their callbacks run later, if ever, without Lua. */
+void lode_handles_detach(lode_state *S);
 /* Registers the methods every handle has (close, ref, unref, hasRef) plus |extra| on |mt|. */
 void lode_handle_register(lua_State *L, const char *mt, const luaL_Reg *extra);
 

@@ -9,6 +9,13 @@
  *   lode_embed_step(L);                  // runs ready callbacks without blocking
  *
  * A host that polls can wait on lode_embed_backend_fd() with lode_embed_backend_timeout().
+ *
+ * lua_close(L) ends everything lode has open (servers, sessions, sockets, timers) without calling
+ * into Lua and without running the loop. On lode's own loop it also finishes and closes the loop.
+ * On the host's loop, the handles are closed there and their memory goes at the loop's next turn
+ * (any uv_run), after which nothing of lode is left on it: uv_loop_close() succeeds once the
+ * host's own handles are closed too. Requests already in flight (a file read, a DNS lookup) end
+ * in a turn after they complete.
  */
 #ifndef LODE_EMBED_H
 #define LODE_EMBED_H

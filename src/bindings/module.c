@@ -15,20 +15,31 @@
 
 /* ---- the per-state context ---- */
 
+static void free_on_closed(uv_handle_t *h) { free(h); }
+
+/*
+ * lua_close: nothing of lode may run or be touched after it. Every handle still open is closed
+ * and every handle and request in flight detached from this state (their callbacks only free,
+ * later); the http2 engine did the same for its sessions in its own __gc, which runs before this
+ * one (this state is the first object lode marks for finalization). A loop of lode's own is run
+ * until those callbacks are done and closed; a host's loop is never run here (the host may be
+ * inside one of its callbacks): it finishes the closes at its next turn.
+ */
 static int state_gc(lua_State *L) {
   lode_state *S = lua_touserdata(L, 1);
-  if (S->loop == NULL) return 0;
-  /* Handles still open here belong to objects finalized in the same lua_close; let their
-     close callbacks run so the loop can be closed cleanly. */
-  if (!uv_is_closing((uv_handle_t *)&S->check)) uv_close((uv_handle_t *)&S->check, NULL);
-  if (!uv_is_closing((uv_handle_t *)&S->idle)) uv_close((uv_handle_t *)&S->idle, NULL);
-  if (S->owns_loop) {
-    uv_run(S->loop, UV_RUN_NOWAIT);
-    uv_loop_close(S->loop);
-  } else {
-    uv_run(S->loop, UV_RUN_NOWAIT);
-  }
+  uv_loop_t *loop = S->loop;
+  (void)L;
+  if (loop == NULL) return 0;
   S->loop = NULL;
+  lode_handles_detach(S);
+  if (S->check) uv_close((uv_handle_t *)S->check, free_on_closed);
+  if (S->idle) uv_close((uv_handle_t *)S->idle, free_on_closed);
+  S->check = NULL;
+  S->idle = NULL;
+  if (S->owns_loop) {
+    uv_run(loop, UV_RUN_DEFAULT);
+    uv_loop_close(loop);
+  }
   free(S->scratch);
   S->scratch = NULL;
   return 0;
@@ -64,12 +75,23 @@ lode_state *lode_state_create(lua_State *L, uv_loop_t *loop) {
   } else {
     S->loop = loop;
   }
-  uv_check_init(S->loop, &S->check);
-  S->check.data = S;
-  uv_idle_init(S->loop, &S->idle);
-  S->idle.data = S;
-  uv_unref((uv_handle_t *)&S->check);
-  uv_check_start(&S->check, on_check);
+  S->check = malloc(sizeof *S->check);
+  S->idle = malloc(sizeof *S->idle);
+  if (S->check == NULL || S->idle == NULL) {
+    free(S->check);
+    free(S->idle);
+    S->check = NULL;
+    S->idle = NULL;
+    if (S->owns_loop) uv_loop_close(S->loop);
+    S->loop = NULL;
+    luaL_error(L, "not enough memory");
+  }
+  uv_check_init(S->loop, S->check);
+  S->check->data = S;
+  uv_idle_init(S->loop, S->idle);
+  S->idle->data = S;
+  uv_unref((uv_handle_t *)S->check);
+  uv_check_start(S->check, on_check);
   lua_newtable(L);
   lua_pushcfunction(L, state_gc);
   lua_setfield(L, -2, "__gc");
@@ -238,12 +260,13 @@ static int l_immediate_pending(lua_State *L) {
   lode_state *S = lode_get_state(L);
   int n = (int)luaL_checkinteger(L, 1);
   S->immediate_refs = n;
+  if (S->check == NULL) return 0;
   if (n > 0) {
-    uv_ref((uv_handle_t *)&S->check);
-    if (!uv_is_active((uv_handle_t *)&S->idle)) uv_idle_start(&S->idle, on_idle);
+    uv_ref((uv_handle_t *)S->check);
+    if (!uv_is_active((uv_handle_t *)S->idle)) uv_idle_start(S->idle, on_idle);
   } else {
-    uv_unref((uv_handle_t *)&S->check);
-    uv_idle_stop(&S->idle);
+    uv_unref((uv_handle_t *)S->check);
+    uv_idle_stop(S->idle);
   }
   return 0;
 }

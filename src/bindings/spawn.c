@@ -25,7 +25,7 @@ static int l_pipe(lua_State *L) {
   if (rc != 0) {
     lode_handle_box *box = lua_touserdata(L, -1);
     box->h = NULL;
-    free(h);
+    lode_handle_discard(h);
     return lode_push_uv_error(L, rc);
   }
   lode_stream_init(h);

@@ -32,7 +32,7 @@ static int l_stdio(lua_State *L) {
     /* Never initialized: libuv knows nothing of it, so it is freed here and now. */
     lode_handle_box *box = lua_touserdata(L, -1);
     box->h = NULL;
-    free(h);
+    lode_handle_discard(h);
     return lode_push_uv_error(L, rc);
   }
   lode_stream_init(h);

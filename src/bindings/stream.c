@@ -49,9 +49,10 @@ static int l_emit(lua_State *L) {
  */
 void lode_emit(lode_handle *h, const char *method, lode_push_fn push, void *ud) {
   lode_state *S = h->S;
-  lua_State *L = S->L;
+  lua_State *L;
   emit_ctx c;
-  if (h->ref == LUA_NOREF || S->loop == NULL) return;
+  if (S == NULL || h->ref == LUA_NOREF || S->loop == NULL) return;
+  L = S->L;
   c.h = h;
   c.method = method;
   c.push = push;
@@ -191,7 +192,8 @@ static void on_write(uv_write_t *req, int status) {
   write_done d;
   d.id = w->id;
   d.status = status;
-  luaL_unref(h->S->L, LUA_REGISTRYINDEX, w->data_ref);
+  /* After lua_close (h->S gone) the registry went with the state. */
+  if (h->S != NULL) luaL_unref(h->S->L, LUA_REGISTRYINDEX, w->data_ref);
   free(w);
   lode_emit(h, "_on_write", push_write_done, &d);
 }

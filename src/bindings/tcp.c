@@ -28,7 +28,7 @@ static lode_handle *new_tcp(lua_State *L, int owner_idx, int *err) {
   if (rc != 0) {
     lode_handle_box *box = lua_touserdata(L, -1);
     box->h = NULL;
-    free(h);
+    lode_handle_discard(h);
     *err = rc;
     return NULL;
   }
@@ -249,7 +249,8 @@ static int l_close_reset(lua_State *L) {
 
 typedef struct {
   uv_getaddrinfo_t req;
-  lode_state *S;
+  lode_state *S;       /* NULL once lua_close took the state (lode_req_track) */
+  lode_req_link link;
   int cb_ref;
   int status;
   struct addrinfo *res;
@@ -294,7 +295,14 @@ static int l_deliver_gai(lua_State *L) {
 static void on_gai(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
   gai_req *g = (gai_req *)req;
   lode_state *S = g->S;
-  lua_State *L = S->L;
+  lua_State *L;
+  if (S == NULL) { /* lua_close took the state meanwhile */
+    if (res) uv_freeaddrinfo(res);
+    free(g);
+    return;
+  }
+  lode_req_untrack(&g->link);
+  L = S->L;
   g->status = status;
   g->res = res;
   if (S->loop != NULL) {
@@ -326,6 +334,7 @@ static int l_getaddrinfo(lua_State *L) {
   lua_pushvalue(L, 3);
   g->cb_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   rc = uv_getaddrinfo(S->loop, &g->req, on_gai, host, NULL, &hints);
+  if (rc == 0) lode_req_track(S, &g->link, &g->S);
   if (rc != 0) {
     luaL_unref(L, LUA_REGISTRYINDEX, g->cb_ref);
     free(g);

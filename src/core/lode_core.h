@@ -128,7 +128,9 @@ void lode_session_options_init(lode_session_options *o);
 
 /* Creates the engine of |loop| (its uv_prepare_t is unreferenced). NULL when out of memory. */
 lode_engine *lode_engine_new(uv_loop_t *loop);
-/* Closes the engine's handle; the memory goes in its close callback. Sessions must be gone. */
+/* The engine's user is gone (lua_close): every server and session still open is closed with no
+   callback to the user any more, and the engine's memory goes once the last of them is freed
+   (in close callbacks, on |loop|'s later turns). */
 void lode_engine_free(lode_engine *e);
 
 /* ---- servers ---- */
@@ -204,6 +206,13 @@ int lode_session_settings(lode_session *s, const nghttp2_settings_entry *iv, siz
 uint32_t lode_session_local_setting(lode_session *s, int id);
 /* Sends PING with |payload| (8 bytes). */
 int lode_session_ping(lode_session *s, const uint8_t payload[8]);
+/*
+ * Ends the session as Node's Http2Session::Close does: the frames already submitted are made
+ * ready to go, then GOAWAY(|code|) with the last processed stream id, after which nghttp2 sends
+ * nothing more (an RST_STREAM submitted from now on is dropped) and the connection closes once
+ * the output is written. Returns 0, or NGHTTP2_ERR_INVALID_STATE when the session is closing.
+ */
+int lode_session_terminate(lode_session *s, uint32_t code);
 /* Sends GOAWAY; |last_stream_id| < 0 means the last stream the peer opened. */
 int lode_session_goaway(lode_session *s, uint32_t code, int32_t last_stream_id, const uint8_t *opaque,
                         size_t len);

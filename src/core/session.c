@@ -143,6 +143,7 @@ struct lode_session {
   lode_output_cb user_out;
   void *user_out_ud;
   lode_session *next_dirty;
+  lode_session *e_prev, *e_next; /* the engine's sessions, alive until freed (lode_engine_free) */
   event *ev_head, *ev_tail;
   batch *cur;
   int inflight;
@@ -175,6 +176,11 @@ struct lode_engine {
   uint8_t *rbuf;
   batch *pool[BATCH_POOL]; /* written batches kept for reuse, with their buffers */
   int npool;
+  /* Every session and server not yet freed: lode_engine_free closes them all, and the engine
+     (the read buffer, the pool) lives until the last of them and its own handle are gone. */
+  lode_session *sessions;
+  struct lode_server *servers;
+  unsigned dead : 1, prepare_closed : 1;
 };
 
 struct lode_server {
@@ -190,7 +196,18 @@ struct lode_server {
   lode_tls_error_cb on_tls_error;  /* a client's handshake failed */
   int hs_pending;                  /* accepted TLS sessions still in their handshake */
   unsigned dead : 1;               /* closed while handshakes were pending: freed by the last */
+  struct lode_server *e_prev, *e_next; /* the engine's servers, until freed */
 };
+
+static void engine_release(lode_engine *e);
+
+static void server_free(lode_server *srv) {
+  lode_engine *e = srv->e;
+  if (srv->e_prev) srv->e_prev->e_next = srv->e_next; else e->servers = srv->e_next;
+  if (srv->e_next) srv->e_next->e_prev = srv->e_prev;
+  free(srv);
+  engine_release(e);
+}
 
 static void session_mark_dirty(lode_session *s);
 static void session_deliver(lode_session *s);
@@ -1126,7 +1143,13 @@ static void on_tcp_closed(uv_handle_t *h) {
   if (s->sni_cfg) lode_tls_config_unref(s->sni_cfg);
   tls_hs_release(s);
 #endif
-  free(s);
+  {
+    lode_engine *e = s->e;
+    if (s->e_prev) s->e_prev->e_next = s->e_next; else e->sessions = s->e_next;
+    if (s->e_next) s->e_next->e_prev = s->e_prev;
+    free(s);
+    engine_release(e);
+  }
 }
 
 
@@ -1279,6 +1302,9 @@ static lode_session *session_alloc(lode_engine *e, int type, const lode_session_
   s->close_code = NGHTTP2_CANCEL;
   s->rst_tokens = RST_BURST;
   s->rst_tstamp = uv_now(e->loop) / 1000;
+  s->e_next = e->sessions;
+  if (e->sessions) e->sessions->e_prev = s;
+  e->sessions = s;
   return s;
 }
 
@@ -1311,15 +1337,41 @@ static void batch_free(batch *b) {
   free(b);
 }
 
-static void on_engine_closed(uv_handle_t *h) {
-  lode_engine *e = h->data;
+static void engine_release(lode_engine *e) {
+  if (!e->dead || !e->prepare_closed || e->sessions != NULL || e->servers != NULL) return;
   while (e->npool > 0) batch_free(e->pool[--e->npool]);
   free(e->rbuf);
   free(e);
 }
 
+static void on_engine_closed(uv_handle_t *h) {
+  lode_engine *e = h->data;
+  e->prepare_closed = 1;
+  engine_release(e);
+}
+
 void lode_engine_free(lode_engine *e) {
-  if (e == NULL) return;
+  lode_session *s;
+  lode_server *srv;
+  if (e == NULL || e->dead) return;
+  e->dead = 1;
+  /* The user (a lua_State being closed) is gone: nothing reports to it any more, and everything
+     still open closes; memory goes in the close callbacks, which touch only the engine. */
+  for (srv = e->servers; srv != NULL; srv = srv->e_next) {
+    srv->on_close = NULL;
+    srv->on_alpn = NULL;
+    srv->on_sni = NULL;
+    srv->on_tls_error = NULL;
+    srv->ud = NULL;
+    lode_server_close(srv);
+  }
+  for (s = e->sessions; s != NULL; s = s->e_next) {
+    s->cb = NULL;
+    s->ud = NULL;
+    s->raw_cb = NULL;
+    s->raw_ud = NULL;
+    session_start_close(s);
+  }
   uv_close((uv_handle_t *)&e->prepare, on_engine_closed);
 }
 
@@ -1362,6 +1414,9 @@ int lode_server_listen(lode_engine *e, const char *host, int port, int backlog,
   srv = calloc(1, sizeof *srv);
   if (srv == NULL) return UV_ENOMEM;
   srv->e = e;
+  srv->e_next = e->servers;
+  if (e->servers) e->servers->e_prev = srv;
+  e->servers = srv;
   if (opts) srv->opts = *opts; else lode_session_options_init(&srv->opts);
   srv->on_accept = on_accept;
   srv->on_close = on_close;
@@ -1392,7 +1447,7 @@ static void on_server_closed(uv_handle_t *h) {
   if (srv->hs_pending > 0) { srv->dead = 1; return; }
   if (srv->tls_cfg) lode_tls_config_unref(srv->tls_cfg);
 #endif
-  free(srv);
+  server_free(srv);
 }
 
 void lode_server_close(lode_server *srv) {
@@ -1570,6 +1625,31 @@ int lode_session_goaway(lode_session *s, uint32_t code, int32_t last_stream_id, 
     session_mark_dirty(s);
   }
   return rc;
+}
+
+int lode_session_terminate(lode_session *s, uint32_t code) {
+  int rc;
+  if (s->closing) return NGHTTP2_ERR_INVALID_STATE;
+  /* What is already submitted is made into frames first (Node's SendPendingData before its
+     nghttp2_session_terminate_session): nghttp2 drops an RST_STREAM still queued once the session
+     is terminating. Events the frames cause are delivered at the next flush. */
+  if (s->connected && !s->in_flush && s->ng != NULL) {
+    while (1) {
+      const uint8_t *data;
+      ssize_t n = nghttp2_session_mem_send(s->ng, &data);
+      batch *b;
+      if (n <= 0) break;
+      b = batch_get(s);
+      if (b == NULL || batch_copy(b, data, (size_t)n) < 0) break;
+    }
+  }
+  rc = nghttp2_session_terminate_session(s->ng, code);
+  if (rc != 0) return rc;
+  s->goaway_submitted = 1;
+  s->shutdown = 1;
+  if (!s->connected) { session_start_close(s); return 0; }
+  session_mark_dirty(s);
+  return 0;
 }
 
 void lode_session_shutdown(lode_session *s) {
@@ -1916,7 +1996,7 @@ static void tls_hs_release(lode_session *s) {
   s->srv = NULL;
   if (srv->hs_pending == 0) {
     if (srv->tls_cfg) lode_tls_config_unref(srv->tls_cfg);
-    free(srv);
+    server_free(srv);
   }
 }
 

@@ -494,6 +494,11 @@ function Http2Session:_onframeerror(ftype, code)
 end
 
 function Http2Session:_onerror(code, name, message)
+  -- As Node's socketOnError: once the peer sent GOAWAY, its closing the connection is within its
+  -- rights, no error (Node sees ECONNRESET on a read; a write here may see EPIPE first).
+  if (name == "ECONNRESET" or name == "EPIPE") and rawget(self, "_goaway_code") ~= nil then
+    return self:destroy()
+  end
   local err
   if name == "ERR_HTTP2_TOO_MANY_INVALID_FRAMES" then
     err = errors.nghttp(code, name)
@@ -840,14 +845,15 @@ function Http2Stream:_onframeerror(ftype, code)
   if session then close_after_frame_error(session) end
 end
 
-local function close_stream(self, code)
+-- |abort|: 'aborted' whatever the code, as Node's closeStream does when the stream is destroyed.
+local function close_stream(self, code, abort)
   self._h2closed = true
   self.pushAllowed = false
   self.rstCode = code
   local t = rawget(self, "_timer")
   if t then timers.clearTimeout(t); self._timer = nil end
   if not self.writableEnded then
-    if not self.aborted and code ~= NO_ERROR then
+    if not self.aborted and (code ~= NO_ERROR or abort) then
       self.aborted = true
       self:emit("aborted")
     end
@@ -955,7 +961,7 @@ function Http2Stream:_destroy(err, cb)
         code = (type(err) == "table" and err.code == "ABORT_ERR") and CANCEL or INTERNAL_ERROR
       end
     end
-    close_stream(self, code)
+    close_stream(self, code, true)
     self._box:rst(code)
   end
   local t = rawget(self, "_timer")
