@@ -198,3 +198,42 @@ describe("#interop Http2Session:destroy() with streams open", function()
       end)
   end
 end)
+
+describe("a connection that drops with streams open", function()
+  local server
+  after_each(function()
+    U.close_server(server)
+    server = nil
+  end)
+
+  -- Opens three streams (no END_STREAM), waits, and closes the socket.
+  local DROPPER = [==[
+import socket, sys, time
+from hyperframe.frame import SettingsFrame, HeadersFrame
+from hpack import Encoder
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+enc = Encoder()
+out = b'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n' + SettingsFrame(0).serialize()
+for sid in (1, 3, 5):
+    h = HeadersFrame(sid)
+    h.data = enc.encode([(':method', 'POST'), (':path', '/'), (':scheme', 'http'), (':authority', 'x')])
+    h.flags.add('END_HEADERS')
+    out += h.serialize()
+s.sendall(out)
+time.sleep(0.3)
+s.close()
+]==]
+
+  it("closes them oldest first, as Node", function()
+    local order = {}
+    local port
+    server, port = U.server(function(stream)
+      stream:on("error", function() end)
+      stream:on("close", function() order[#order + 1] = stream.id end)
+    end)
+    local err, _, errout = U.run("/usr/bin/python3", { "-c", DROPPER, tostring(port) })
+    assert.is_nil(err, errout)
+    U.run_loop(function() return #order == 3 end, 5000)
+    assert.same({ 1, 3, 5 }, order)
+  end)
+end)

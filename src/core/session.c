@@ -1124,9 +1124,11 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf) {
 static void on_tcp_closed(uv_handle_t *h) {
   lode_session *s = h->data;
   event *ev;
-  /* Streams still open are closed now, then the session. */
+  /* Streams still open are closed now, oldest first as Node does (the list is newest first; each
+     close reaches Lua, so the list is walked again for each one), then the session. */
   while (s->streams) {
     lode_stream *st = s->streams;
+    while (st->next) st = st->next;
     st->closed = 1;
     stream_close(st, s->close_code);
   }
