@@ -2,6 +2,7 @@
 -- respond() and finish() go straight to nghttp2, and the Duplex is made only when something
 -- else is used. Whatever the handler does, and whenever, the stream must behave as the full
 -- ServerHttp2Stream would: these tests touch it at each point of its life.
+local helper = require "spec.helper"
 local http2 = require "lode.http2"
 local Object = require "lode.class"
 local timers = require "lode.timers"
@@ -68,18 +69,13 @@ describe("ServerHttp2Stream of a request without a body", function()
       s:finish("x")
     end)
     U.get(client, { [":path"] = "/" })
-    -- Give the server's close of the stream a turn.
-    local waited = false
-    timers.setTimeout(function() waited = true end, 50)
-    U.run_loop(function() return waited end, 5000)
+    helper.wait(50) -- the server's close of the stream
     assert.is_true(stream.destroyed)
     assert.is_true(stream.closed)
     assert.equal(0, stream.rstCode)
     assert.is_true(stream.headersSent)
     stream:on("close", function() late_close = true end)
-    waited = false
-    timers.setTimeout(function() waited = true end, 50)
-    U.run_loop(function() return waited end, 5000)
+    helper.wait(50)
     assert.is_false(late_close)
   end)
 
@@ -257,12 +253,6 @@ describe("ClientHttp2Stream of a GET", function()
     client, server = nil, nil
   end)
 
-  local function wait(ms)
-    local done = false
-    timers.setTimeout(function() done = true end, ms)
-    U.run_loop(function() return done end, ms + 5000)
-  end
-
   it("is a ClientHttp2Stream that emits 'ready', 'response', 'data', 'end' and 'close' in order", function()
     local events, body = {}, {}
     local req = client:request({ [":path"] = "/" })
@@ -286,7 +276,7 @@ describe("ClientHttp2Stream of a GET", function()
     local req = client:request({ [":path"] = "/" })
     req:on("end", function() events[#events + 1] = "end" end)
     req:on("close", function() events[#events + 1] = "close" end)
-    wait(100)
+    helper.wait(100)
     assert.same({}, events)
     assert.equal(5, req.readableLength)
     req:resume()
@@ -299,7 +289,7 @@ describe("ClientHttp2Stream of a GET", function()
     local got = {}
     req:on("response", function() req:pause() end)
     req:on("data", function(c) got[#got + 1] = c end)
-    wait(50)
+    helper.wait(50)
     local before = #table.concat(got)
     local ended = false
     req:on("end", function() ended = true end)
@@ -336,7 +326,7 @@ describe("ClientHttp2Stream of a GET", function()
     U.run_loop(function() return closed end, 5000)
     local late = false
     req:on("close", function() late = true end)
-    wait(50)
+    helper.wait(50)
     assert.is_false(late)
     assert.is_true(req.destroyed)
   end)

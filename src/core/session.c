@@ -1087,6 +1087,23 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   buf->len = s->e->rbuf ? READ_BUF_SIZE : 0;
 }
 
+/* Feeds plaintext from the peer to nghttp2 and delivers the events it recorded. On a protocol
+   error nghttp2 has queued the GOAWAY where the protocol asks for one: the error is reported, the
+   session stops reading and closes once that is sent. Returns 0, or -1 when the session failed or
+   is closing (then the caller feeds it nothing more). */
+static int session_input(lode_session *s, const uint8_t *data, size_t len) {
+  ssize_t rv = nghttp2_session_mem_recv(s->ng, data, len);
+  session_deliver(s);
+  if (s->closing) return -1;
+  if (rv >= 0) return 0;
+  if (s->too_many_invalid) rv = LODE_ERR_TOO_MANY_INVALID_FRAMES;
+  if (s->cb && s->cb->on_error) s->cb->on_error(s, (int)rv, s->ud);
+  s->failed = 1;
+  s->shutdown = 1;
+  if (!s->closing && !s->user_io) uv_read_stop((uv_stream_t *)&s->tcp);
+  return -1;
+}
+
 static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf) {
   lode_session *s = h->data;
   (void)buf;
@@ -1100,18 +1117,7 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf) {
 #ifdef LODE_HAVE_TLS
   if (s->tls) { tls_on_input(s, (size_t)nread); return; }
 #endif
-  {
-    ssize_t rv = nghttp2_session_mem_recv(s->ng, (const uint8_t *)buf->base, (size_t)nread);
-    session_deliver(s);
-    if (rv < 0 && !s->closing) {
-      /* nghttp2 has queued GOAWAY where the protocol asks for it: send it, then close. */
-      if (s->too_many_invalid) rv = LODE_ERR_TOO_MANY_INVALID_FRAMES;
-      if (s->cb && s->cb->on_error) s->cb->on_error(s, (int)rv, s->ud);
-      s->failed = 1;
-      s->shutdown = 1;
-      if (!s->closing) uv_read_stop((uv_stream_t *)&s->tcp);
-    }
-  }
+  session_input(s, (const uint8_t *)buf->base, (size_t)nread);
   session_mark_dirty(s);
   /* Send this connection's answers now (still one write for everything this read produced) rather
      than in the next prepare phase: with a thousand readable connections in one loop turn, waiting
@@ -1562,7 +1568,6 @@ int lode_session_attach_user(lode_session *s, lode_output_cb out, void *ud) {
 }
 
 int lode_session_receive(lode_session *s, const uint8_t *data, size_t len) {
-  ssize_t rv;
   if (!s->user_io) return UV_EINVAL;
   if (s->closing) return 0;
   if (data == NULL) { /* the end of the peer's bytes, as UV_EOF on a socket */
@@ -1571,14 +1576,7 @@ int lode_session_receive(lode_session *s, const uint8_t *data, size_t len) {
   }
   s->stats.bytes_read += len;
   if (s->failed || len == 0) return 0;
-  rv = nghttp2_session_mem_recv(s->ng, data, len);
-  session_deliver(s);
-  if (rv < 0 && !s->closing) {
-    if (s->too_many_invalid) rv = LODE_ERR_TOO_MANY_INVALID_FRAMES;
-    if (s->cb && s->cb->on_error) s->cb->on_error(s, (int)rv, s->ud);
-    s->failed = 1;
-    s->shutdown = 1;
-  }
+  session_input(s, data, len);
   session_mark_dirty(s);
   if (!s->closing && !s->in_flush) session_flush(s);
   return 0;
@@ -2078,7 +2076,6 @@ static void tls_on_input(lode_session *s, size_t n) {
   rbuf = s->e->rbuf; /* the engine's shared buffer: plaintext is consumed in this loop */
   for (;;) {
     size_t got = 0;
-    ssize_t rv;
     int rc = lode_tls_conn_read(s->tls, (char *)rbuf, READ_BUF_SIZE, &got);
     if (rc == LODE_TLS_ERR_AGAIN) break;
     if (rc == LODE_TLS_ERR_EOF) { session_start_close(s); return; }
@@ -2089,15 +2086,8 @@ static void tls_on_input(lode_session *s, size_t n) {
       continue;
     }
     if (s->failed) continue; /* draining after a protocol error */
-    rv = nghttp2_session_mem_recv(s->ng, rbuf, got);
-    session_deliver(s);
-    if (s->closing) return;
-    if (rv < 0) {
-      if (s->too_many_invalid) rv = LODE_ERR_TOO_MANY_INVALID_FRAMES;
-      if (s->cb && s->cb->on_error) s->cb->on_error(s, (int)rv, s->ud);
-      s->failed = 1;
-      s->shutdown = 1;
-      if (!s->closing) uv_read_stop((uv_stream_t *)&s->tcp);
+    if (session_input(s, rbuf, got) < 0) {
+      if (s->closing) return;
       break;
     }
   }

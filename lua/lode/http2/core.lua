@@ -1164,7 +1164,46 @@ end
 -- of the Duplex, pushStream, ...) turns it into the full ServerHttp2Stream first, replaying what
 -- happened (the ended request body, the finish, the close) without sending anything again, so
 -- from then on it is the stream it would have been.
-local Lean = { super = ServerHttp2Stream, __name = "ServerHttp2Stream" }
+-- The metatable of a lean object of class |cls| (the lean streams below): |api| answers its
+-- methods and |answer(t, k)| (found, value) the fields it derives; any other read, and the write
+-- of a field not in |fields|, makes the full object first (|inflate|), which then answers.
+local function lean_metatable(cls, api, inflate, fields, answer)
+  local mt = { super = cls, __name = cls.__name }
+  mt.__index = function(t, k)
+    local v = api[k]
+    if v ~= nil then return v end
+    local found
+    found, v = answer(t, k)
+    if found then return v end
+    inflate(t)
+    return t[k]
+  end
+  mt.__newindex = function(t, k, v)
+    if not fields[k] then inflate(t) end
+    rawset(t, k, v)
+  end
+  mt.__tostring = function(t)
+    inflate(t)
+    return tostring(t)
+  end
+  return mt
+end
+
+-- The events the binding delivers to a stream. Those |api| has no lean version of make the full
+-- object first; all go on the metatable itself, where the binding looks (lode_raw_lookup).
+local BINDING_EVENTS = { "_onheaders", "_ondata", "_onend", "_onwritten", "_onwanttrailers",
+  "_onframeerror", "_onhandlererror", "_onclose" }
+
+local function lean_events(mt, api, inflate)
+  for _, name in ipairs(BINDING_EVENTS) do
+    local f = api[name] or function(self, ...)
+      inflate(self)
+      return self[name](self, ...)
+    end
+    api[name], mt[name] = f, f
+  end
+end
+
 local LEAN_API = {}
 
 local function inflate(t)
@@ -1188,30 +1227,17 @@ local function inflate(t)
   end
 end
 
-Lean.__index = function(t, k)
-  local v = LEAN_API[k]
-  if v ~= nil then return v end
-  if k == "_h2closed" then return t._lean_closed ~= false end
-  if k == "_end_sent" then return t._lean_end ~= false end
-  if k == "state" then return t._box end
-  inflate(t)
-  return t[k]
-end
-
 -- Fields a lean stream may be given (the compat layer's among them); a write of any other field
 -- finds the full stream, so that the Duplex constructor cannot overwrite it later.
 local LEAN_FIELDS = { rstCode = true, sentHeaders = true, _req = true, _res = true, emit = true,
   _compat_socket = true }
 
-Lean.__newindex = function(t, k, v)
-  if not LEAN_FIELDS[k] then inflate(t) end
-  rawset(t, k, v)
-end
-
-Lean.__tostring = function(t)
-  inflate(t)
-  return tostring(t)
-end
+local Lean = lean_metatable(ServerHttp2Stream, LEAN_API, inflate, LEAN_FIELDS, function(t, k)
+  if k == "_h2closed" then return true, t._lean_closed ~= false end
+  if k == "_end_sent" then return true, t._lean_end ~= false end
+  if k == "state" then return true, t._box end
+  return false
+end)
 
 local function lean_ended(self, chunk)
   self._lean_end = chunk or true
@@ -1268,19 +1294,7 @@ function LEAN_API._onclose(self, code)
   return self:_onclose(code)
 end
 
--- Every other event the binding may deliver finds a full stream.
-for _, name in ipairs { "_onheaders", "_ondata", "_onend", "_onwritten", "_onwanttrailers",
-  "_onframeerror", "_onhandlererror" } do
-  LEAN_API[name] = function(self, ...)
-    inflate(self)
-    return self[name](self, ...)
-  end
-end
-
--- The binding finds event methods with raw reads (lode_raw_lookup): on the metatable itself.
-for k, v in pairs(LEAN_API) do
-  if k:sub(1, 3) == "_on" then Lean[k] = v end
-end
+lean_events(Lean, LEAN_API, inflate)
 
 -- A request that ended with its headers, on a session nobody measures: a lean stream.
 local function lean_stream(session, box, headers)
@@ -1316,7 +1330,6 @@ end
 -- Duplex. Anything else it is asked for (pause, pipe, read, setEncoding, a 'readable' or
 -- 'finish' listener, a Duplex property, close(), ...) turns it into the full ClientHttp2Stream
 -- in the state it has reached, as the server's lean streams do.
-local LeanClient = { super = ClientHttp2Stream, __name = "ClientHttp2Stream" }
 local LC_API = {}
 local ee_emit, ee_on, ee_once = EventEmitter.emit, EventEmitter.on, EventEmitter.once
 -- Events a lean client stream stores and emits itself.
@@ -1349,23 +1362,11 @@ local function inflate_client(t)
   end
 end
 
-LeanClient.__index = function(t, k)
-  local v = LC_API[k]
-  if v ~= nil then return v end
-  if k == "_events" or k == "_eventNames" or k == "_maxListeners" then return nil end
-  inflate_client(t)
-  return t[k]
-end
-
-LeanClient.__newindex = function(t, k, v)
-  if not LC_FIELDS[k] then inflate_client(t) end
-  rawset(t, k, v)
-end
-
-LeanClient.__tostring = function(t)
-  inflate_client(t)
-  return tostring(t)
-end
+-- EventEmitter's storage reads as absent until the first listener.
+local LC_ABSENT = { _events = true, _eventNames = true, _maxListeners = true }
+local LeanClient = lean_metatable(ClientHttp2Stream, LC_API, inflate_client, LC_FIELDS, function(_, k)
+  return LC_ABSENT[k] == true, nil
+end)
 
 LC_API.emit = ee_emit
 LC_API.listenerCount = EventEmitter.listenerCount
@@ -1469,15 +1470,7 @@ function LC_API._onclose(self, code)
   return self:_onclose(code)
 end
 
-for _, name in ipairs { "_onwritten", "_onwanttrailers", "_onframeerror", "_onhandlererror" } do
-  LC_API[name] = function(self, ...)
-    inflate_client(self)
-    return self[name](self, ...)
-  end
-end
-for k, v in pairs(LC_API) do
-  if k:sub(1, 3) == "_on" then LeanClient[k] = v end
-end
+lean_events(LeanClient, LC_API, inflate_client)
 
 -- ---- session events that create streams ----
 
