@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs=(gcc pkg-config meson ninja-build lua5.4 liblua5.4-dev libuv1-dev libnghttp2-dev
             libmbedtls-dev node-llhttp)
-test_pkgs=(lua-busted lua-check curl openssl nghttp2-client nghttp2-server python3-h2 nodejs netcat-openbsd chromium)
+test_pkgs=(lua-busted lua-check curl openssl ca-certificates nghttp2-client nghttp2-server python3-h2 nodejs netcat-openbsd chromium)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then want+=("${test_pkgs[@]}"); fi

@@ -1,6 +1,7 @@
 -- ClientHttp2Session / ClientHttp2Stream against lode's own server.
 local helper = require "spec.helper"
 local http2 = require "lode.http2"
+local core = require "lode_core"
 local here = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
 local U = dofile(here .. "h2util.lua")
 
@@ -87,6 +88,27 @@ describe("http2.connect()", function()
     local res = U.get(client, {})
     assert.equal(200, res.status)
     assert.equal("localhost:" .. port, res.headers["x-authority"])
+  end)
+
+  it("connects by host name past a refused first address (Node's autoSelectFamily)", function()
+    -- Debian's /etc/hosts gives "localhost" as ::1 then 127.0.0.1: a server on the last address
+    -- of the lookup only is reached through a refused attempt on the first.
+    local addrs
+    core.getaddrinfo("localhost", 0, function(_, list) addrs = list or {} end)
+    helper.run_loop(function() return addrs ~= nil end)
+    if #addrs < 2 then
+      pending("\"localhost\" has a single address here: nothing to fall back from")
+      return
+    end
+    server = http2.createServer(function(stream)
+      stream:respond({ [":status"] = 200 })
+      stream:finish("reached")
+    end)
+    server:listen(0, addrs[#addrs].address)
+    client = http2.connect("http://localhost:" .. server:address().port)
+    local res = U.get(client, {})
+    assert.equal(200, res.status)
+    assert.equal("reached", res.body)
   end)
 
   it("raises ERR_HTTP2_GOAWAY_SESSION for a request after close()", function()

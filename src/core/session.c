@@ -152,8 +152,10 @@ struct lode_session {
   uint32_t close_code;
   uv_connect_t connect_req;
   uv_getaddrinfo_t gai;
+  struct addrinfo *addrs;     /* the lookup's answer while connecting; next: the address to try */
+  struct addrinfo *next_addr;
   int port;
-  unsigned resolving : 1;
+  unsigned resolving : 1;     /* the handle is not ours to close yet (lookup, or a retry's close) */
   batch *inflight_head;       /* batches written and not yet completed */
   lode_session_stats stats;   /* perf_hooks counters (lode_session_get_stats) */
   struct lode_tls_conn *tls;  /* h2 over TLS (transport_tls.c); NULL for h2c */
@@ -212,6 +214,7 @@ static void server_free(lode_server *srv) {
 static void session_mark_dirty(lode_session *s);
 static void session_deliver(lode_session *s);
 static void session_start_close(lode_session *s);
+static void forget_addrs(lode_session *s);
 #ifdef LODE_HAVE_TLS
 static void tls_begin(lode_session *s);
 static void tls_on_input(lode_session *s, size_t n);
@@ -1130,6 +1133,7 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf) {
 static void on_tcp_closed(uv_handle_t *h) {
   lode_session *s = h->data;
   event *ev;
+  forget_addrs(s);
   /* Streams still open are closed now, oldest first as Node does (the list is newest first; each
      close reaches Lua, so the list is walked again for each one), then the session. */
   while (s->streams) {
@@ -1468,14 +1472,59 @@ void lode_server_ref(lode_server *srv, int ref) {
 
 /* ---- client ---- */
 
+static void connect_next(lode_session *s);
+static void on_connected(uv_connect_t *req, int status);
+
+static void forget_addrs(lode_session *s) {
+  if (s->addrs) uv_freeaddrinfo(s->addrs);
+  s->addrs = s->next_addr = NULL;
+}
+
+/* A failed attempt's socket is spent: a fresh handle tries the next address. The session's
+   handle is embedded, so it is closed and initialized again; meanwhile `resolving` keeps
+   session_start_close() from closing it a second time (this callback finishes the close then). */
+static void on_retry_closed(uv_handle_t *h) {
+  lode_session *s = h->data;
+  s->resolving = 0;
+  if (s->closing) {
+    on_tcp_closed(h);
+    return;
+  }
+  uv_tcp_init(s->e->loop, &s->tcp);
+  s->tcp.data = s;
+  connect_next(s);
+}
+
+/* The connection failed: the next address of the lookup if there is one (as Node's
+   autoSelectFamily: "localhost" is ::1 then 127.0.0.1 on Debian), else the error. */
+static void connect_failed(lode_session *s, int status) {
+  if (s->next_addr != NULL) {
+    s->resolving = 1;
+    uv_close((uv_handle_t *)&s->tcp, on_retry_closed);
+    return;
+  }
+  forget_addrs(s);
+  if (s->cb && s->cb->on_connect) s->cb->on_connect(s, status, s->ud);
+  session_start_close(s);
+}
+
+static void connect_next(lode_session *s) {
+  struct addrinfo *ai = s->next_addr;
+  int rc;
+  s->next_addr = ai->ai_next;
+  s->connect_req.data = s;
+  rc = uv_tcp_connect(&s->connect_req, &s->tcp, ai->ai_addr, on_connected);
+  if (rc < 0) connect_failed(s, rc);
+}
+
 static void on_connected(uv_connect_t *req, int status) {
   lode_session *s = req->data;
   if (s->closing) return;
   if (status < 0) {
-    if (s->cb && s->cb->on_connect) s->cb->on_connect(s, status, s->ud);
-    session_start_close(s);
+    connect_failed(s, status);
     return;
   }
+  forget_addrs(s);
 #ifdef LODE_HAVE_TLS
   if (s->tls) { tls_begin(s); return; } /* on_connect once the handshake is done */
 #endif
@@ -1491,15 +1540,13 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     uv_close((uv_handle_t *)&s->tcp, on_tcp_closed);
     return;
   }
-  if (status == 0) {
-    s->connect_req.data = s;
-    status = uv_tcp_connect(&s->connect_req, &s->tcp, res->ai_addr, on_connected);
-  }
-  uv_freeaddrinfo(res);
   if (status < 0) {
     if (s->cb && s->cb->on_connect) s->cb->on_connect(s, status, s->ud);
     session_start_close(s);
+    return;
   }
+  s->addrs = s->next_addr = res;
+  connect_next(s);
 }
 
 int lode_session_connect(lode_engine *e, const char *host, int port, const lode_session_options *opts,
