@@ -450,6 +450,7 @@ describe("real peers #interop", function()
     local r = run_peer("node", { "-e", [[
       const tls = require('tls'), fs = require('fs');
       const c = tls.connect({ port: +process.argv[1], host: 'localhost', servername: 'localhost',
+        autoSelectFamily: true,
         ca: fs.readFileSync(process.argv[2]), ALPNProtocols: ['h2'] }, () => {
         process.stdout.write(c.authorized + ' ' + c.alpnProtocol + ' ' + c.getProtocol() + ' ');
         c.write('node');

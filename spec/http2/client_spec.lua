@@ -100,7 +100,8 @@ describe("http2.connect()", function()
       pending("\"localhost\" has a single address here: nothing to fall back from")
       return
     end
-    server = http2.createServer(function(stream)
+    server = http2.createServer()
+    server:on("stream", function(stream)
       stream:respond({ [":status"] = 200 })
       stream:finish("reached")
     end)

@@ -43,7 +43,9 @@ function U.run(file, args, timeout_ms)
   return res[1], res[2], res[3]
 end
 
--- Runs a Node script (a string) with extra args.
+-- Runs a Node script (a string) with extra args. A script that connects to "localhost" passes
+-- autoSelectFamily: true, Node 20's default, which Debian 12's Node 18 lacks ("localhost" is ::1
+-- first there, and the servers of the specs listen on 127.0.0.1).
 function U.node(script, args, timeout_ms)
   local a = { "-e", script }
   for _, v in ipairs(args or {}) do a[#a + 1] = tostring(v) end

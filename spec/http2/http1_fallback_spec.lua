@@ -128,7 +128,8 @@ describe("#tls #h1 allowHTTP1", function()
       const ca = fs.readFileSync(process.argv[2]);
       let n = 0;
       function go() {
-        https.get({ host: 'localhost', port: +process.argv[1], path: '/n' + n, ca, agent }, r => {
+        https.get({ host: 'localhost', port: +process.argv[1], path: '/n' + n, ca, agent,
+          autoSelectFamily: true }, r => {
           let b = '';
           r.on('data', d => b += d);
           r.on('end', () => {

@@ -51,7 +51,8 @@ describe("#tls ORIGIN frames", function()
     local _, port = origin_server({ origins = { "https://example.org" } })
     local err, out = U.node([[
       const h = require('http2'), fs = require('fs');
-      const c = h.connect('https://localhost:' + process.argv[1], { ca: fs.readFileSync(process.argv[2]) });
+      const c = h.connect('https://localhost:' + process.argv[1], { ca: fs.readFileSync(process.argv[2]),
+        autoSelectFamily: true });
       c.on('origin', o => console.log('origin', o.join(',')));
       const r = c.request({ ':path': '/' });
       r.resume();

@@ -87,7 +87,8 @@ describe("#tls http2.createSecureServer", function()
     local _, port = secure_server()
     local err, out = U.node([[
       const h = require('http2'), fs = require('fs');
-      const c = h.connect('https://localhost:' + process.argv[1], { ca: fs.readFileSync(process.argv[2]) });
+      const c = h.connect('https://localhost:' + process.argv[1], { ca: fs.readFileSync(process.argv[2]),
+        autoSelectFamily: true });
       c.on('error', e => { console.log('ERR', e.code); process.exit(1); });
       const r = c.request({ ':path': '/n' });
       let b = '';
