@@ -4,22 +4,7 @@ local fs = require "lode.fs"
 
 local q = helper.q
 
-local function write(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function exists(path)
-  return os.execute("test -e " .. q(path)) == true
-end
+local write, read, exists = helper.write_file, helper.read_file, helper.exists
 
 -- Calls start(cb) and runs the loop until cb has been called; returns cb's arguments as a
 -- packed table. Fails if cb is called before start returns (Node never does that).

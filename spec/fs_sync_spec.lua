@@ -11,22 +11,7 @@ local function make_tmpdir()
   return name
 end
 
-local function write(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function exists(path)
-  return os.execute("test -e " .. q(path)) == true
-end
+local write, read, exists = helper.write_file, helper.read_file, helper.exists
 
 -- The permission bits of path, from stat(1).
 local function perm(path)

@@ -55,6 +55,16 @@ function helper.run_loop(cond, timeout_ms, keep_uncaught)
   if not ok then error(err, 2) end
 end
 
+-- busted keeps only the last finally() of a test: a spec registers its cleanups with
+-- helper.defer(fn) and runs them, last first, from its after_each with helper.run_deferred().
+local deferred = {}
+function helper.defer(fn) deferred[#deferred + 1] = fn end
+function helper.run_deferred()
+  local list = deferred
+  deferred = {}
+  for i = #list, 1, -1 do list[i]() end
+end
+
 -- Runs the loop for ms milliseconds (lets pending I/O settle).
 function helper.wait(ms)
   local done = false
@@ -142,6 +152,24 @@ end
 -- Quotes a string for the shell.
 function helper.q(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+-- Files made and checked with Lua's own io and the shell, beside the API under test.
+function helper.write_file(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+end
+
+function helper.read_file(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+function helper.exists(path)
+  return os.execute("test -e " .. helper.q(path)) == true
 end
 
 return helper

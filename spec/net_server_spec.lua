@@ -32,15 +32,8 @@ local function close(server)
   end
 end
 
--- busted keeps only the last finally() of a test: cleanups accumulate here and run after each
--- test, last first.
-local cleanups = {}
-local function defer(fn) cleanups[#cleanups + 1] = fn end
-after_each(function()
-  local list = cleanups
-  cleanups = {}
-  for i = #list, 1, -1 do list[i]() end
-end)
+local defer = helper.defer
+after_each(helper.run_deferred)
 
 describe("net.Server", function()
   after_each(function() helper.verify_calls() end)

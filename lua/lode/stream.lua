@@ -297,13 +297,20 @@ end
 
 --- Readable.new([options]): highWaterMark, encoding, objectMode, emitClose, autoDestroy,
 -- read(self, n), destroy(self, err, cb).
+-- The implementation functions an options table may give (Node's simplified construction).
+local HOOKS = { read = "_read", write = "_write", writev = "_writev", destroy = "_destroy",
+  final = "_final", transform = "_transform", flush = "_flush" }
+local function take_hooks(self, opts, ...)
+  for i = 1, select("#", ...) do
+    local k = select(i, ...)
+    if type(opts[k]) == "function" then self[HOOKS[k]] = opts[k] end
+  end
+end
+
 function Readable:constructor(opts)
   init_common(self, opts)
   init_readable(self, opts, false)
-  if opts then
-    if type(opts.read) == "function" then self._read = opts.read end
-    if type(opts.destroy) == "function" then self._destroy = opts.destroy end
-  end
+  if opts then take_hooks(self, opts, "read", "destroy") end
 end
 
 Readable._hasReadable = true
@@ -1092,12 +1099,7 @@ end
 function Writable:constructor(opts)
   init_common(self, opts)
   init_writable(self, opts, false)
-  if opts then
-    if type(opts.write) == "function" then self._write = opts.write end
-    if type(opts.writev) == "function" then self._writev = opts.writev end
-    if type(opts.destroy) == "function" then self._destroy = opts.destroy end
-    if type(opts.final) == "function" then self._final = opts.final end
-  end
+  if opts then take_hooks(self, opts, "write", "writev", "destroy", "final") end
 end
 
 function Writable:pipe()
@@ -1585,11 +1587,7 @@ function Duplex:constructor(opts)
       self._wended = true
       self.writableFinished = true
     end
-    if type(opts.read) == "function" then self._read = opts.read end
-    if type(opts.write) == "function" then self._write = opts.write end
-    if type(opts.writev) == "function" then self._writev = opts.writev end
-    if type(opts.destroy) == "function" then self._destroy = opts.destroy end
-    if type(opts.final) == "function" then self._final = opts.final end
+    take_hooks(self, opts, "read", "write", "writev", "destroy", "final")
   else
     self.allowHalfOpen = true
   end
@@ -1642,8 +1640,7 @@ function Transform:constructor(opts)
   self._tlength = 0
   self._afterTransform = function(err, val) return after_transform(self, err, val) end
   if opts then
-    if type(opts.transform) == "function" then self._transform = opts.transform end
-    if type(opts.flush) == "function" then self._flush = opts.flush end
+    take_hooks(self, opts, "transform", "flush")
   end
 end
 

@@ -28,13 +28,11 @@ window.addEventListener('load', function () {
 });
 </script></body></html>]]
 
-local cleanups = {}
-local function defer(fn) cleanups[#cleanups + 1] = fn end
+local defer = helper.defer
 
 describe("#tls #browser headless Chromium", function()
   after_each(function()
-    for i = #cleanups, 1, -1 do cleanups[i]() end
-    cleanups = {}
+    helper.run_deferred()
   end)
 
   it("loads a page and an image over h2 from createSecureServer", function()

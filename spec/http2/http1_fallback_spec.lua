@@ -8,8 +8,7 @@ local U = dofile(here .. "h2util.lua")
 
 local F = helper.fixtures .. "/"
 
-local cleanups = {}
-local function defer(fn) cleanups[#cleanups + 1] = fn end
+local defer = helper.defer
 
 local function fallback_server()
   local server = http2.createSecureServer({ allowHTTP1 = true,
@@ -49,8 +48,7 @@ end
 
 describe("#tls #h1 allowHTTP1", function()
   after_each(function()
-    for i = #cleanups, 1, -1 do cleanups[i]() end
-    cleanups = {}
+    helper.run_deferred()
   end)
 
   it("serves curl --http1.1 through 'request' with httpVersion 1.1", function()

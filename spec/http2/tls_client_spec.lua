@@ -10,8 +10,7 @@ local F = helper.fixtures .. "/"
 local function read(name) return fs.readFileSync(F .. name, "utf8") end
 local CA = read("ca.pem")
 
-local cleanups = {}
-local function defer(fn) cleanups[#cleanups + 1] = fn end
+local defer = helper.defer
 
 local function lode_server(cert, key)
   local server = http2.createSecureServer({ key = read(key), cert = read(cert) })
@@ -37,8 +36,7 @@ end
 
 describe("#tls http2.connect over https", function()
   after_each(function()
-    for i = #cleanups, 1, -1 do cleanups[i]() end
-    cleanups = {}
+    helper.run_deferred()
   end)
 
   it("talks h2 to Node 20's createSecureServer with ca", function()

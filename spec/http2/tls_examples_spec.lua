@@ -9,8 +9,7 @@ local ROOT = helper.root
 local LODE = helper.lode
 local F = helper.fixtures .. "/"
 
-local cleanups = {}
-local function defer(fn) cleanups[#cleanups + 1] = fn end
+local defer = helper.defer
 
 -- Runs an example server on a free port (picked by asking the OS through a throwaway server);
 -- waits until it accepts TLS connections.
@@ -35,8 +34,7 @@ end
 
 describe("#tls examples", function()
   after_each(function()
-    for i = #cleanups, 1, -1 do cleanups[i]() end
-    cleanups = {}
+    helper.run_deferred()
   end)
 
   it("runs http2_secure_server.lua and http2_secure_client.lua against each other", function()

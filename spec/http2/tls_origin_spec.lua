@@ -9,8 +9,7 @@ local U = dofile(here .. "h2util.lua")
 local F = helper.fixtures .. "/"
 local CA = fs.readFileSync(F .. "ca.pem", "utf8")
 
-local cleanups = {}
-local function defer(fn) cleanups[#cleanups + 1] = fn end
+local defer = helper.defer
 
 local function origin_server(options, on_session)
   options = options or {}
@@ -29,8 +28,7 @@ end
 
 describe("#tls ORIGIN frames", function()
   after_each(function()
-    for i = #cleanups, 1, -1 do cleanups[i]() end
-    cleanups = {}
+    helper.run_deferred()
   end)
 
   it("sends the `origins` option and serverSession:origin() to lode's client", function()

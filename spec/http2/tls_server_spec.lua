@@ -11,8 +11,7 @@ local F = helper.fixtures .. "/"
 local KEY = fs.readFileSync(F .. "localhost-key.pem", "utf8")
 local CERT = fs.readFileSync(F .. "localhost.pem", "utf8")
 
-local cleanups = {}
-local function defer(fn) cleanups[#cleanups + 1] = fn end
+local defer = helper.defer
 
 local function secure_server(options)
   options = options or {}
@@ -37,8 +36,7 @@ end
 
 describe("#tls http2.createSecureServer", function()
   after_each(function()
-    for i = #cleanups, 1, -1 do cleanups[i]() end
-    cleanups = {}
+    helper.run_deferred()
   end)
 
   it("answers curl --http2 --cacert over TLS with ALPN h2", function()
