@@ -196,13 +196,17 @@ Http2ServerRequest._didRead = false
 
 local REQ_OPTIONS = { autoDestroy = false, emitClose = false }
 
+-- Runs Readable's constructor on |t| and gives it class |cls|. Readable's fields are written
+-- under Readable's plain metatable: under the request class's (which has getters) each write
+-- would go through __newindex.
+local function make_readable(t, cls)
+  setmetatable(t, Readable)
+  Readable.constructor(t, REQ_OPTIONS)
+  setmetatable(t, cls)
+end
+
 function Http2ServerRequest:constructor(stream, headers, _, raw)
-  -- Readable's fields are written under Readable's plain metatable: under this class's (which
-  -- has getters) each write would go through __newindex.
-  local cls = getmetatable(self)
-  setmetatable(self, Readable)
-  Readable.constructor(self, REQ_OPTIONS)
-  setmetatable(self, cls)
+  make_readable(self, getmetatable(self))
   rawset(self, "stream", stream)
   rawset(self, "headers", headers)
   rawset(self, "rawHeaders", raw)
@@ -219,9 +223,7 @@ local LEAN_NIL = { _events = true, readableFlowing = true }
 local request_getters -- Http2ServerRequest's own getters, once declared (below)
 
 local function inflate_request(t)
-  setmetatable(t, Readable)
-  Readable.constructor(t, REQ_OPTIONS)
-  setmetatable(t, Http2ServerRequest)
+  make_readable(t, Http2ServerRequest)
 end
 
 LeanRequest.__index = function(t, k)

@@ -230,9 +230,10 @@ Http2Session:getter("originSet", function(self)
 end)
 
 
-function Http2Session:_maybeDestroy(err)
-  if err == nil and (not self.closed or self._nstreams > 0) then return end
-  self:destroy(err)
+-- A closed session goes once its last stream has (rawget: `closed` defaults to false on the
+-- class, reached through its __index function, and this runs per request).
+local function maybe_destroy(session)
+  if rawget(session, "closed") and session._nstreams == 0 then session:destroy() end
 end
 
 local function session_activity(session)
@@ -255,8 +256,7 @@ local function untrack(session, stream)
     streams[stream] = nil
     session._nstreams = session._nstreams - 1
     session_activity(session)
-    -- rawget: `closed` defaults to false on the class, reached through its __index function.
-    if rawget(session, "closed") and session._nstreams == 0 then session:destroy() end
+    maybe_destroy(session)
   end
 end
 Http2Session._untrack = untrack
@@ -365,7 +365,7 @@ function Http2Session:close(cb)
   if type(cb) == "function" then self:once("close", cb) end
   self._goaway_sent = true
   self._box:goaway(NO_ERROR)
-  self:_maybeDestroy()
+  maybe_destroy(self)
 end
 
 function Http2Session:destroy(err, code)
@@ -813,6 +813,16 @@ function Http2Stream:sendTrailers(headers)
   self._box:trailers(names, values, flags, n)
 end
 
+-- The first response HEADERS are 'response' ('push' on a pushed stream), later ones 'headers'.
+local function emit_response(self, headers, flags, raw)
+  if self._response_seen then
+    self:emit("headers", headers, flags, raw)
+  else
+    self._response_seen = true
+    self:emit(self._is_push and "push" or "response", headers, flags, raw)
+  end
+end
+
 function Http2Stream:_onheaders(headers, flags, cat, raw)
   self.session:_activity()
   local p = rawget(self, "_perf")
@@ -825,12 +835,7 @@ function Http2Stream:_onheaders(headers, flags, cat, raw)
     if headers[":status"] == 100 then self:emit("continue") end
     self:emit("headers", headers, flags, raw)
   elseif cat == HCAT_RESPONSE then
-    if self._response_seen then
-      self:emit("headers", headers, flags, raw)
-    else
-      self._response_seen = true
-      self:emit(self._is_push and "push" or "response", headers, flags, raw)
-    end
+    emit_response(self, headers, flags, raw)
   end
   if flags & FLAG_END_STREAM ~= 0 then
     if cat == HCAT_RESPONSE then self.endAfterHeaders = true end
@@ -1427,12 +1432,7 @@ function LC_API._onheaders(self, headers, flags, cat, raw)
     return self:_onheaders(headers, flags, cat, raw)
   end
   session_activity(self.session)
-  if self._response_seen then
-    ee_emit(self, "headers", headers, flags, raw)
-  else
-    self._response_seen = true
-    ee_emit(self, "response", headers, flags, raw)
-  end
+  emit_response(self, headers, flags, raw)
   if flags & FLAG_END_STREAM ~= 0 then
     if getmetatable(self) ~= LeanClient then -- a listener made it a Duplex
       self.endAfterHeaders = true
@@ -1579,10 +1579,10 @@ function ClientHttp2Session:request(headers, options)
     -- Every field it reads is there from the start (false until set): no read goes to __index.
     stream = setmetatable({ _box = false, session = self, id = false, state = false, headersSent = true,
       _end_sent = true, sentHeaders = h, _events = nil, _eventNames = nil, rstCode = nil,
-      _response_seen = false, endAfterHeaders = false, _lc_flowing = false, _lc_ended = false,
-      _lc_end_emitted = false, _lc_closed = false, _lc_close_emitted = false, destroyed = false,
-      closed = false, _h2closed = false, readableEnded = false, writableEnded = true,
-      _timer = false }, LeanClient)
+      _response_seen = false, _is_push = false, endAfterHeaders = false, _lc_flowing = false,
+      _lc_ended = false, _lc_end_emitted = false, _lc_closed = false, _lc_close_emitted = false,
+      destroyed = false, closed = false, _h2closed = false, readableEnded = false,
+      writableEnded = true, _timer = false }, LeanClient)
   else
     stream = stream_shell(ClientHttp2Stream)
   end
